@@ -1,0 +1,371 @@
+"""The data sharing agreement as a validated model (apiVersion pactline/v1).
+
+Everything the pipeline may do is derived from this model. Cross-references
+(a dataset naming a party, a rule naming a column, ...) are checked here so an
+agreement that parses is also internally consistent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Literal
+
+from pydantic import EmailStr, Field, field_validator, model_validator
+
+from pactline.agreement.base import Strict
+from pactline.agreement.transformations import Transformation
+
+Identifier = str  # validated by _ID below
+_ID = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+
+ColumnType = Literal["string", "text", "integer", "float", "boolean", "date", "timestamp", "categorical"]
+Category = Literal[
+    "direct_identifier", "quasi_identifier", "sensitive", "protected_attribute", "label", "non_personal"
+]
+LegalBasis = Literal[
+    "consent", "contract", "legal_obligation", "vital_interests", "public_task", "legitimate_interests",
+    "art9_explicit_consent", "art9_health_care", "art9_public_health", "art9_research", "not_applicable",
+]
+Zone = Literal["landing", "staging", "sandbox", "production"]
+
+
+def _check_id(value: str, what: str) -> str:
+    if not _ID.match(value):
+        raise ValueError(
+            f"{what} {value!r} must be lower-case letters, digits, '_' or '-', starting with a letter"
+        )
+    return value
+
+
+class Contact(Strict):
+    name: str
+    email: EmailStr
+    role: str | None = None
+
+
+class Metadata(Strict):
+    id: str = Field(description="Stable identifier; becomes the DAG id.")
+    version: str = Field(pattern=r"^\d+\.\d+(\.\d+)?$", description="Agreement version, e.g. 1.2.0.")
+    title: str
+    effective: dt.date
+    expires: dt.date
+    description: str = ""
+
+    _id = field_validator("id")(lambda v: _check_id(v, "metadata.id"))
+
+    @model_validator(mode="after")
+    def _dates(self) -> Metadata:
+        if self.expires <= self.effective:
+            raise ValueError(
+                f"expires ({self.expires}) must be after effective ({self.effective}); fix one of the dates"
+            )
+        return self
+
+
+class Party(Strict):
+    id: str
+    name: str
+    role: Literal["provider", "recipient", "processor", "controller"]
+    jurisdiction: str = Field(description="ISO 3166-1 alpha-2 country code, e.g. DE, US.")
+    contacts: list[Contact] = Field(default_factory=list)
+
+    _id = field_validator("id")(lambda v: _check_id(v, "party id"))
+
+    @field_validator("jurisdiction")
+    @classmethod
+    def _country(cls, v: str) -> str:
+        if not _COUNTRY.match(v):
+            raise ValueError(f"jurisdiction {v!r} must be a two-letter ISO country code such as DE or US")
+        return v
+
+
+class Purpose(Strict):
+    id: str
+    description: str
+    permitted_model_types: list[str] = Field(min_length=1)
+
+    _id = field_validator("id")(lambda v: _check_id(v, "purpose id"))
+
+
+class Transfer(Strict):
+    from_: str = Field(alias="from", description="Country code data leaves.")
+    to: str = Field(description="Country code data enters.")
+    mechanism: Literal[
+        "adequacy_decision", "standard_contractual_clauses", "binding_corporate_rules",
+        "explicit_consent", "derogation",
+    ]
+    reference: str = ""
+
+
+class Source(Strict):
+    uri: str = Field(description="Path or fsspec URI of the partner's file (csv or parquet); relative to the agreement file.")
+    format: Literal["csv", "parquet"] = "csv"
+    delimiter: str = Field(default=",", min_length=1, max_length=1)
+
+
+class Column(Strict):
+    type: ColumnType
+    category: Category
+    legal_basis: LegalBasis = "not_applicable"
+    pii_entity: str | None = Field(
+        default=None, description="Presidio entity the values are, e.g. EMAIL_ADDRESS; required for identifiers."
+    )
+    nullable: bool = True
+    description: str = ""
+    transformation: Transformation
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Column:
+        personal = self.category in ("direct_identifier", "quasi_identifier", "sensitive", "protected_attribute")
+        if personal and self.legal_basis == "not_applicable":
+            raise ValueError(f"a {self.category} column needs a legal_basis")
+        if self.category == "direct_identifier" and self.transformation.kind == "keep":
+            raise ValueError("a direct_identifier may not be released unchanged (transformation 'keep')")
+        return self
+
+
+class Dataset(Strict):
+    id: str
+    provider: str = Field(description="Party id of the provider.")
+    description: str = ""
+    source: Source
+    schema_mapping: dict[str, str] = Field(
+        default_factory=dict, description="Partner column name -> canonical column name."
+    )
+    columns: dict[str, Column] = Field(min_length=1, description="Canonical column name -> declaration.")
+
+    _id = field_validator("id")(lambda v: _check_id(v, "dataset id"))
+
+    @model_validator(mode="after")
+    def _mapping(self) -> Dataset:
+        targets = list(self.schema_mapping.values())
+        dup = sorted({t for t in targets if targets.count(t) > 1})
+        if dup:
+            raise ValueError(f"schema_mapping maps several partner columns onto {dup}")
+        unknown = sorted(set(targets) - set(self.columns))
+        if unknown:
+            raise ValueError(f"schema_mapping targets {unknown} are not declared under columns")
+        for name, col in self.columns.items():
+            t = col.transformation
+            if t.kind == "date_shift" and t.subject_column not in self.columns:
+                raise ValueError(f"column {name!r}: date_shift subject_column {t.subject_column!r} is not a column")
+        return self
+
+
+class Restriction(Strict):
+    """Something the recipient must never do, with concrete examples (e.g. re-identification)."""
+
+    id: str
+    description: str
+    forbidden_transformations: list[str] = Field(
+        default_factory=list, description="Transformation kinds never allowed on the listed categories."
+    )
+    categories: list[Category] = Field(default_factory=list)
+    examples: list[str] = Field(default_factory=list)
+
+
+class QualityRule(Strict):
+    dataset: str
+    column: str | None = None
+    rule: Literal["not_null", "unique", "range", "allowed_values", "regex", "row_count"]
+    min: float | None = None
+    max: float | None = None
+    values: list[str | int | float | bool] | None = None
+    pattern: str | None = None
+    mostly: float = Field(default=1.0, gt=0, le=1, description="Share of rows that must pass.")
+
+    @model_validator(mode="after")
+    def _params(self) -> QualityRule:
+        need = {"range": ("min", "max"), "row_count": ("min", "max"), "allowed_values": ("values",),
+                "regex": ("pattern",)}.get(self.rule, ())
+        if need and all(getattr(self, n) is None for n in need):
+            raise ValueError(f"rule {self.rule!r} needs {' or '.join(need)}")
+        if self.rule != "row_count" and self.column is None:
+            raise ValueError(f"rule {self.rule!r} needs a column")
+        return self
+
+
+class KAnonymity(Strict):
+    k: int = Field(ge=2)
+    quasi_identifiers: list[str] = Field(min_length=1)
+
+
+class LDiversity(Strict):
+    l: int = Field(ge=2)  # noqa: E741 - the standard name of the parameter
+    sensitive_column: str
+
+
+class SyntheticThresholds(Strict):
+    min_quality_score: float = Field(default=0.8, ge=0, le=1)
+    min_dcr_baseline_protection: float = Field(default=0.5, ge=0, le=1)
+    min_dcr_overfitting_protection: float = Field(default=0.5, ge=0, le=1)
+    max_exact_copies: int = Field(default=0, ge=0)
+
+
+class PrivacyThresholds(Strict):
+    k_anonymity: KAnonymity | None = None
+    l_diversity: LDiversity | None = None
+    max_residual_pii_rate: float = Field(default=0.0, ge=0, le=1)
+    on_undeclared_pii: Literal["fail", "drop", "redact"] = Field(
+        default="fail", description="What scan_pii does when PII turns up in a column declared non-personal."
+    )
+    synthetic: SyntheticThresholds = Field(default_factory=SyntheticThresholds)
+
+
+class BiasCheck(Strict):
+    dataset: str
+    protected_attributes: list[str] = Field(min_length=1)
+    label: str
+    positive: str | int | float | bool
+    min_group_share: float = Field(default=0.0, ge=0, le=1)
+    min_disparate_impact: float = Field(default=0.8, ge=0, le=1)
+    max_parity_difference: float = Field(default=0.2, ge=0, le=1)
+    max_drift: float = Field(default=0.05, ge=0, le=1, description="Allowed change of each rate raw -> released.")
+
+
+class Synthesizer(Strict):
+    model: Literal["gaussian_copula", "ctgan", "tvae"] = "gaussian_copula"
+    epochs: int = Field(default=300, ge=1)
+    batch_size: int = Field(default=500, ge=10)
+    seed: int = 0
+    rows: int | None = Field(default=None, ge=1, description="Rows to sample; default as many as the input.")
+    train_on: Literal["raw", "protected"] = "protected"
+    locale: str = "en_US"
+
+
+class Output(Strict):
+    id: str
+    dataset: str
+    kind: Literal["protected", "synthetic"]
+    zone: Literal["sandbox", "production"]
+    recipient: str = Field(description="Party id of the recipient.")
+    purpose: str = Field(description="Purpose id the released data serves.")
+    approval_required: bool = True
+    synthesizer: Synthesizer | None = None
+
+    _id = field_validator("id")(lambda v: _check_id(v, "output id"))
+
+
+class Retention(Strict):
+    landing_days: int = Field(default=30, ge=0)
+    staging_days: int = Field(default=30, ge=0)
+    sandbox_days: int = Field(default=90, ge=0)
+    production_days: int = Field(default=365, ge=0)
+    after_termination_days: int = Field(default=30, ge=0, description="Grace after expiry before everything goes.")
+
+    def days_for(self, zone: str) -> int:
+        return getattr(self, f"{zone}_days")
+
+
+class AccessGrant(Strict):
+    principal: str
+    zone: Literal["sandbox", "production"]
+    permissions: list[Literal["read", "approve", "purge"]] = Field(default_factory=lambda: ["read"])
+    valid_until: dt.date
+
+
+class IncidentResponse(Strict):
+    notification_deadline_hours: int = Field(ge=1, le=720)
+    contacts: list[Contact] = Field(min_length=1)
+
+
+class Keys(Strict):
+    """Names of secrets (never the secrets): looked up in Airflow variables/connections or the local key store."""
+
+    pseudonymisation: str | None = None
+    encryption: str | None = None
+
+
+class Agreement(Strict):
+    api_version: Literal["pactline/v1"] = Field(alias="apiVersion")
+    kind: Literal["DataSharingAgreement"]
+    metadata: Metadata
+    parties: list[Party] = Field(min_length=2)
+    purposes: list[Purpose] = Field(min_length=1)
+    transfers: list[Transfer] = Field(default_factory=list)
+    datasets: list[Dataset] = Field(min_length=1)
+    restrictions: list[Restriction] = Field(default_factory=list)
+    quality_rules: list[QualityRule] = Field(default_factory=list)
+    privacy: PrivacyThresholds = Field(default_factory=PrivacyThresholds)
+    bias_checks: list[BiasCheck] = Field(default_factory=list)
+    outputs: list[Output] = Field(min_length=1)
+    retention: Retention = Field(default_factory=Retention)
+    access: list[AccessGrant] = Field(default_factory=list)
+    incident_response: IncidentResponse
+    keys: Keys = Field(default_factory=Keys)
+
+    # -- lookups -------------------------------------------------------------------------
+    def party(self, party_id: str) -> Party:
+        return next(p for p in self.parties if p.id == party_id)
+
+    def dataset(self, dataset_id: str) -> Dataset:
+        return next(d for d in self.datasets if d.id == dataset_id)
+
+    def outputs_for(self, dataset_id: str) -> list[Output]:
+        return [o for o in self.outputs if o.dataset == dataset_id]
+
+    # -- cross-references ----------------------------------------------------------------
+    @model_validator(mode="after")
+    def _references(self) -> Agreement:
+        errors: list[str] = []
+        _unique(errors, "party", [p.id for p in self.parties])
+        _unique(errors, "purpose", [p.id for p in self.purposes])
+        _unique(errors, "dataset", [d.id for d in self.datasets])
+        _unique(errors, "output", [o.id for o in self.outputs])
+        parties = {p.id for p in self.parties}
+        purposes = {p.id for p in self.purposes}
+        datasets = {d.id: d for d in self.datasets}
+        for d in self.datasets:
+            if d.provider not in parties:
+                errors.append(f"dataset {d.id!r} names provider {d.provider!r}, which is not a declared party")
+        for o in self.outputs:
+            if o.dataset not in datasets:
+                errors.append(f"output {o.id!r} names dataset {o.dataset!r}, which is not declared")
+            if o.recipient not in parties:
+                errors.append(f"output {o.id!r} names recipient {o.recipient!r}, which is not a declared party")
+            if o.purpose not in purposes:
+                errors.append(f"output {o.id!r} names purpose {o.purpose!r}, which is not a declared purpose")
+            if o.kind == "synthetic" and o.synthesizer is None:
+                errors.append(f"output {o.id!r} is synthetic but has no synthesizer section")
+        for r in self.quality_rules:
+            _column_ref(errors, datasets, r.dataset, [r.column] if r.column else [], "quality rule")
+        for b in self.bias_checks:
+            _column_ref(errors, datasets, b.dataset, [*b.protected_attributes, b.label], "bias check")
+        for ds in self.datasets:
+            if self.privacy.k_anonymity:
+                qi = [c for c in self.privacy.k_anonymity.quasi_identifiers if c not in ds.columns]
+                if len(qi) == len(self.privacy.k_anonymity.quasi_identifiers):
+                    errors.append(f"privacy.k_anonymity: no quasi-identifier is a column of dataset {ds.id!r}")
+        for key_name in _keys_used(self):
+            if getattr(self.keys, key_name, None) is None:
+                errors.append(f"a column uses key {key_name!r} but keys.{key_name} names no secret")
+        if errors:
+            raise ValueError("; ".join(errors))
+        return self
+
+
+def _unique(errors: list[str], what: str, ids: list[str]) -> None:
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    if dup:
+        errors.append(f"{what} ids must be unique; repeated: {dup}")
+
+
+def _column_ref(errors: list[str], datasets: dict[str, Dataset], ds: str, cols: list[str], what: str) -> None:
+    if ds not in datasets:
+        errors.append(f"{what} names dataset {ds!r}, which is not declared")
+        return
+    missing = [c for c in cols if c not in datasets[ds].columns]
+    if missing:
+        errors.append(f"{what} on dataset {ds!r} names undeclared column(s) {missing}")
+
+
+def _keys_used(agreement: Agreement) -> set[str]:
+    used = set()
+    for d in agreement.datasets:
+        for c in d.columns.values():
+            key = getattr(c.transformation, "key", None)
+            if key:
+                used.add(key)
+    return used
