@@ -158,9 +158,7 @@ def _locate(loc: tuple[Any, ...], data: Any, lines: dict[Loc, int]) -> tuple[Loc
     found: Loc = ()
     cur = data
     for part in loc:
-        if isinstance(cur, dict) and part in cur:
-            cur = cur[part]
-        elif isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur):
+        if (isinstance(cur, dict) and part in cur) or (isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur)):
             cur = cur[part]
         else:
             continue  # a tag like 'pseudonymise' or 'function-after[...]' that is not in the YAML
@@ -191,17 +189,23 @@ def validate_data(data: Any, lines: dict[Loc, int], source: str) -> Agreement:
             source, [Problem("", 1, f"the agreement must be a YAML mapping (key: value) at the top level, found {found}")]
         )
     try:
-        return Agreement.model_validate(data)
+        agreement = Agreement.model_validate(data, context={"defer_references": True})
     except ValidationError as e:
         problems = []
         for err in e.errors(include_url=False):
             found, line = _locate(err["loc"], data, lines)
             path = _path_str(found)
-            if err["type"] in ("missing", "extra_forbidden") and err["loc"] and found != err["loc"]:
-                path = _path_str(found)
             problems.append(Problem(path, line, _message(err, found)))
         problems.sort(key=lambda p: (p.line or 0, p.path))
         raise AgreementError(source, problems) from None
+    problems = []
+    for loc, msg in agreement.reference_problems():
+        found, line = _locate(loc, data, lines)
+        problems.append(Problem(_path_str(found), line, msg))
+    if problems:
+        problems.sort(key=lambda p: (p.line or 0, p.path))
+        raise AgreementError(source, problems)
+    return agreement
 
 
 def fingerprint(agreement: Agreement) -> str:

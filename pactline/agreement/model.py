@@ -11,12 +11,12 @@ import datetime as dt
 import re
 from typing import Literal
 
-from pydantic import EmailStr, Field, field_validator, model_validator
+from pydantic import EmailStr, Field, ValidationInfo, field_validator, model_validator
 
 from pactline.agreement.base import Strict
 from pactline.agreement.transformations import Transformation
 
-Identifier = str  # validated by _ID below
+Loc = tuple[str | int, ...]
 _ID = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 
@@ -55,13 +55,13 @@ class Metadata(Strict):
 
     _id = field_validator("id")(lambda v: _check_id(v, "metadata.id"))
 
-    @model_validator(mode="after")
-    def _dates(self) -> Metadata:
-        if self.expires <= self.effective:
-            raise ValueError(
-                f"expires ({self.expires}) must be after effective ({self.effective}); fix one of the dates"
-            )
-        return self
+    @field_validator("expires")
+    @classmethod
+    def _dates(cls, expires: dt.date, info: ValidationInfo) -> dt.date:
+        effective = info.data.get("effective")
+        if effective is not None and expires <= effective:
+            raise ValueError(f"expires ({expires}) must be after effective ({effective}); fix one of the dates")
+        return expires
 
 
 class Party(Strict):
@@ -308,64 +308,73 @@ class Agreement(Strict):
 
     # -- cross-references ----------------------------------------------------------------
     @model_validator(mode="after")
-    def _references(self) -> Agreement:
-        errors: list[str] = []
-        _unique(errors, "party", [p.id for p in self.parties])
-        _unique(errors, "purpose", [p.id for p in self.purposes])
-        _unique(errors, "dataset", [d.id for d in self.datasets])
-        _unique(errors, "output", [o.id for o in self.outputs])
+    def _references(self, info: ValidationInfo) -> Agreement:
+        # The loader checks references itself so it can point at the line of each one.
+        if info.context and info.context.get("defer_references"):
+            return self
+        problems = self.reference_problems()
+        if problems:
+            raise ValueError("; ".join(msg for _, msg in problems))
+        return self
+
+    def reference_problems(self) -> list[tuple[Loc, str]]:
+        """Every broken cross-reference as (location in the document, message)."""
+        out: list[tuple[Loc, str]] = []
+        for field, ids in (("parties", [p.id for p in self.parties]), ("purposes", [p.id for p in self.purposes]),
+                           ("datasets", [d.id for d in self.datasets]), ("outputs", [o.id for o in self.outputs])):
+            seen: set[str] = set()
+            for i, x in enumerate(ids):
+                if x in seen:
+                    out.append(((field, i, "id"), f"id {x!r} is used twice in {field}; ids must be unique"))
+                seen.add(x)
         parties = {p.id for p in self.parties}
         purposes = {p.id for p in self.purposes}
         datasets = {d.id: d for d in self.datasets}
-        for d in self.datasets:
+        for i, d in enumerate(self.datasets):
             if d.provider not in parties:
-                errors.append(f"dataset {d.id!r} names provider {d.provider!r}, which is not a declared party")
-        for o in self.outputs:
+                out.append((("datasets", i, "provider"),
+                            f"provider {d.provider!r} is not a declared party (declared: {sorted(parties)})"))
+        for i, o in enumerate(self.outputs):
             if o.dataset not in datasets:
-                errors.append(f"output {o.id!r} names dataset {o.dataset!r}, which is not declared")
+                out.append((("outputs", i, "dataset"), f"dataset {o.dataset!r} is not declared"))
             if o.recipient not in parties:
-                errors.append(f"output {o.id!r} names recipient {o.recipient!r}, which is not a declared party")
+                out.append((("outputs", i, "recipient"),
+                            f"recipient {o.recipient!r} is not a declared party (declared: {sorted(parties)})"))
             if o.purpose not in purposes:
-                errors.append(f"output {o.id!r} names purpose {o.purpose!r}, which is not a declared purpose")
+                out.append((("outputs", i, "purpose"),
+                            f"purpose {o.purpose!r} is not a declared purpose (declared: {sorted(purposes)})"))
             if o.kind == "synthetic" and o.synthesizer is None:
-                errors.append(f"output {o.id!r} is synthetic but has no synthesizer section")
-        for r in self.quality_rules:
-            _column_ref(errors, datasets, r.dataset, [r.column] if r.column else [], "quality rule")
-        for b in self.bias_checks:
-            _column_ref(errors, datasets, b.dataset, [*b.protected_attributes, b.label], "bias check")
-        for ds in self.datasets:
-            if self.privacy.k_anonymity:
-                qi = [c for c in self.privacy.k_anonymity.quasi_identifiers if c not in ds.columns]
-                if len(qi) == len(self.privacy.k_anonymity.quasi_identifiers):
-                    errors.append(f"privacy.k_anonymity: no quasi-identifier is a column of dataset {ds.id!r}")
-        for key_name in _keys_used(self):
-            if getattr(self.keys, key_name, None) is None:
-                errors.append(f"a column uses key {key_name!r} but keys.{key_name} names no secret")
-        if errors:
-            raise ValueError("; ".join(errors))
-        return self
+                out.append((("outputs", i), "a synthetic output needs a synthesizer section"))
+        for i, r in enumerate(self.quality_rules):
+            out += _column_ref(datasets, r.dataset, [r.column] if r.column else [], ("quality_rules", i))
+        for i, b in enumerate(self.bias_checks):
+            out += _column_ref(datasets, b.dataset, [*b.protected_attributes, b.label], ("bias_checks", i))
+        # Privacy thresholds apply to every dataset that has the named columns.
+        named: list[tuple[Loc, str]] = []
+        if self.privacy.k_anonymity:
+            named += [(("privacy", "k_anonymity", "quasi_identifiers", j), c)
+                      for j, c in enumerate(self.privacy.k_anonymity.quasi_identifiers)]
+        if self.privacy.l_diversity:
+            named.append((("privacy", "l_diversity", "sensitive_column"), self.privacy.l_diversity.sensitive_column))
+        for loc, col in named:
+            if not any(col in d.columns for d in self.datasets):
+                out.append((loc, f"column {col!r} is not declared by any dataset"))
+        for i, d in enumerate(self.datasets):
+            for name, c in d.columns.items():
+                key = getattr(c.transformation, "key", None)
+                if key is not None and getattr(self.keys, key, None) is None:
+                    out.append((("datasets", i, "columns", name, "transformation", "key"),
+                                f"uses key {key!r} but keys.{key} names no secret; add it under keys:"))
+                for j, r in enumerate(self.restrictions):
+                    if c.category in r.categories and c.transformation.kind in r.forbidden_transformations:
+                        out.append((("datasets", i, "columns", name, "transformation", "kind"),
+                                    f"transformation {c.transformation.kind!r} on a {c.category} column is "
+                                    f"forbidden by restrictions[{j}] ({r.id})"))
+        return out
 
 
-def _unique(errors: list[str], what: str, ids: list[str]) -> None:
-    dup = sorted({i for i in ids if ids.count(i) > 1})
-    if dup:
-        errors.append(f"{what} ids must be unique; repeated: {dup}")
-
-
-def _column_ref(errors: list[str], datasets: dict[str, Dataset], ds: str, cols: list[str], what: str) -> None:
+def _column_ref(datasets: dict[str, Dataset], ds: str, cols: list[str], loc: Loc) -> list[tuple[Loc, str]]:
     if ds not in datasets:
-        errors.append(f"{what} names dataset {ds!r}, which is not declared")
-        return
+        return [((*loc, "dataset"), f"dataset {ds!r} is not declared")]
     missing = [c for c in cols if c not in datasets[ds].columns]
-    if missing:
-        errors.append(f"{what} on dataset {ds!r} names undeclared column(s) {missing}")
-
-
-def _keys_used(agreement: Agreement) -> set[str]:
-    used = set()
-    for d in agreement.datasets:
-        for c in d.columns.values():
-            key = getattr(c.transformation, "key", None)
-            if key:
-                used.add(key)
-    return used
+    return [(loc, f"names column(s) {missing} that dataset {ds!r} does not declare")] if missing else []

@@ -1,0 +1,145 @@
+"""Render a plan into an Airflow DAG: a task group per dataset, one operator per step.
+
+Decisions were made by the plan; this module only maps step kinds to operators.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+
+from airflow.sdk import DAG, Param, TaskGroup
+
+from operators.approve import PactlineApprovalOperator
+from operators.steps import IngestOperator, MapSchemaOperator, ProtectOperator, PublishOperator, ScanPiiOperator
+from pactline.agreement import LoadedAgreement, load_agreement
+from pactline.errors import AgreementError
+from pactline.plan import APPROVE, Plan, build_plan
+
+log = logging.getLogger(__name__)
+
+OPERATORS = {
+    "ingest": IngestOperator,
+    "map_schema": MapSchemaOperator,
+    "scan_pii": ScanPiiOperator,
+    "protect": ProtectOperator,
+    "publish": PublishOperator,
+}
+
+
+def doc_md(loaded: LoadedAgreement, plan: Plan) -> str:
+    a = loaded.agreement
+    parties = "\n".join(f"- **{p.name}** ({p.role}, {p.jurisdiction})" for p in a.parties)
+    purposes = "\n".join(f"- `{p.id}`: {p.description}" for p in a.purposes)
+    outputs = "\n".join(
+        f"- `{o.id}`: {o.kind} release of `{o.dataset}` to {o.recipient} ({o.zone}"
+        f"{', steward approval' if o.approval_required else ''})"
+        for o in a.outputs
+    )
+    cols = []
+    for ds in plan.datasets:
+        cols.append(f"\n**{ds.id}** (from {ds.provider})\n\n| column | category | transformation |\n|---|---|---|")
+        cols += [f"| {c.name} | {c.category} | {c.transformation['kind']} |" for c in ds.columns]
+    return (
+        f"# {a.metadata.title}\n\nAgreement `{a.metadata.id}` v{a.metadata.version}, in force "
+        f"{a.metadata.effective} to {a.metadata.expires}.\n\nFingerprint `{loaded.fingerprint}`\n\n"
+        f"## Parties\n{parties}\n\n## Purposes\n{purposes}\n\n## Outputs\n{outputs}\n\n## Columns\n"
+        + "\n".join(cols)
+    )
+
+
+def render(loaded: LoadedAgreement) -> DAG:
+    plan = build_plan(loaded)
+    a = loaded.agreement
+    path = str(Path(loaded.source).resolve())
+    dag = DAG(
+        dag_id=plan.agreement_id,
+        description=a.metadata.title[:200],
+        schedule=None,
+        start_date=dt.datetime.combine(a.metadata.effective, dt.time(), tzinfo=dt.UTC),
+        catchup=False,
+        max_active_runs=1,
+        tags=["pactline", f"v{plan.version}", *sorted({d.provider for d in plan.datasets})],
+        doc_md=doc_md(loaded, plan),
+        params={
+            "fingerprint": Param(plan.fingerprint, type="string", const=plan.fingerprint,
+                                 description="Agreement fingerprint this DAG was built from."),
+            "as_of": Param(None, type=["null", "string"], format="date",
+                           description="Policy clock (YYYY-MM-DD); default: the run's logical date."),
+        },
+    )
+    common = {"agreement_path": path, "fingerprint": plan.fingerprint}
+    for ds in plan.datasets:
+        with TaskGroup(group_id=ds.id, dag=dag) as group:
+            tasks = {}
+            kinds_so_far: dict[str, str] = {}
+            for step in ds.steps:
+                full_id = f"{ds.id}.{step.task_id}"
+                if step.kind == APPROVE:
+                    task = PactlineApprovalOperator(
+                        task_id=step.task_id, dag=dag, dataset_id=ds.id, output_id=step.params["output"],
+                        subject=f"Release {step.params['output']} of {ds.id} to {step.params['recipient']}?",
+                        body=(f"Agreement {plan.agreement_id} v{plan.version} (fingerprint {plan.fingerprint[:12]}). "
+                              f"Review the scan and check reports before approving a {step.params['zone']} release."),
+                        **common,
+                    )
+                else:
+                    task = OPERATORS[step.kind](
+                        task_id=step.task_id, dag=dag, dataset_id=ds.id, step_params=step.params,
+                        upstream_steps=dict(kinds_so_far), **common,
+                    )
+                tasks[step.task_id] = task
+                for up in step.upstream:
+                    tasks[up] >> task
+                if step.kind not in ("publish", APPROVE):
+                    kinds_so_far[step.kind] = full_id
+        del group
+    dag.fingerprint = plan.fingerprint  # type: ignore[attr-defined]
+    return dag
+
+
+class InvalidAgreements(DAG):
+    """Carries the errors of broken agreement files into Airflow's import errors.
+
+    Airflow records an exception raised while it validates a DAG as an import error of the DAG
+    file, and keeps the file's other DAGs. So one broken agreement shows up in the UI, named with
+    its problems, without hiding the DAGs of the valid ones.
+    """
+
+    def __init__(self, errors: list[str]):
+        super().__init__(dag_id="pactline_invalid_agreements", schedule=None)
+        self.agreement_errors = errors
+
+    def validate(self):
+        raise InvalidAgreementFiles("\n\n".join(self.agreement_errors))
+
+
+class InvalidAgreementFiles(Exception):
+    """The message Airflow shows as the import error: every broken file with its problems."""
+
+
+def agreement_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.glob("*.y*ml") if p.suffix in (".yaml", ".yml"))
+
+
+def build_dags(folder: Path) -> dict[str, DAG]:
+    """One DAG per valid agreement in `folder`; broken ones become one import error listing each."""
+    dags: dict[str, DAG] = {}
+    errors: list[str] = []
+    for path in agreement_files(folder):
+        try:
+            loaded = load_agreement(path)
+            if loaded.id in dags:
+                raise AgreementError(str(path), [])  # reported below with the clash
+            dags[loaded.id] = render(loaded)
+        except AgreementError as e:
+            msg = str(e) if e.problems else f"{path}: agreement id duplicates another file's metadata.id"
+            errors.append(f"AgreementError: {msg}")
+            log.error("Pactline: %s", msg)
+        except Exception as e:
+            errors.append(f"{type(e).__name__}: {path}: {e}")
+            log.exception("Pactline: cannot build a DAG from %s", path)
+    if errors:
+        dags["pactline_invalid_agreements"] = InvalidAgreements(errors)
+    return dags

@@ -1,0 +1,52 @@
+"""One operator per pipeline step; each is a few lines over the core in pactline.pipeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from operators.base import PactlineOperator
+from pactline.pipeline.context import RunContext
+from pactline.pipeline.ingest import ingest
+from pactline.pipeline.protect_step import protect
+from pactline.pipeline.publish import publish
+from pactline.pipeline.scan_step import scan_pii
+from pactline.pipeline.schema import map_schema
+
+
+class IngestOperator(PactlineOperator):
+    step_kind = "ingest"
+
+    def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
+        return ingest(ctx, self.dataset_id)
+
+
+class MapSchemaOperator(PactlineOperator):
+    step_kind = "map_schema"
+
+    def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
+        return map_schema(ctx, self.dataset_id, upstream["ingest"]["landing"])
+
+
+class ScanPiiOperator(PactlineOperator):
+    step_kind = "scan_pii"
+    ui_color = "#fde8e8"
+
+    def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
+        return scan_pii(ctx, self.dataset_id, upstream["map_schema"]["staging"], **self.step_params)
+
+
+class ProtectOperator(PactlineOperator):
+    step_kind = "protect"
+    ui_color = "#e6f4ea"
+
+    def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
+        scan = upstream["scan_pii"]
+        return protect(ctx, self.dataset_id, scan["staging"], scan["overrides"])
+
+
+class PublishOperator(PactlineOperator):
+    step_kind = "publish"
+    ui_color = "#fef7e0"
+
+    def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
+        return publish(ctx, self.step_params["output"], upstream, upstream["protect"]["staging"])

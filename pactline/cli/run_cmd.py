@@ -1,0 +1,84 @@
+"""`pactline run FILE`: run an agreement's DAG once on the embedded default, through dag.test.
+
+This is the code path Airflow uses (the same DAG, operators and core), on the local SQLite
+metadata database under $AIRFLOW_HOME. Production releases wait for a steward: either run
+the DAG in Airflow and approve there, or pass --approved-by NAME to approve from here (the
+approval, the name and the fingerprint are written to the ledger).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import re
+import sys
+
+from pactline.agreement import load_agreement
+from pactline.keys import pactline_home
+from pactline.plan import APPROVE, build_plan
+
+
+def prepare_airflow() -> None:
+    """Embedded default: SQLite under $PACTLINE_HOME/airflow unless AIRFLOW_HOME says otherwise."""
+    os.environ.setdefault("AIRFLOW_HOME", str(pactline_home() / "airflow"))
+    os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+    from airflow.utils.db import check_migrations, upgradedb
+
+    try:
+        check_migrations(timeout=0)
+    except TimeoutError:
+        upgradedb()
+
+
+def _run(args: argparse.Namespace) -> int:
+    loaded = load_agreement(args.file)
+    plan = build_plan(loaded)
+    approvals = [f"{ds.id}.{s.task_id}" for ds in plan.datasets for s in ds.steps if s.kind == APPROVE]
+    if approvals and not args.approved_by:
+        print(
+            f"{loaded.id}: release(s) {', '.join(approvals)} need steward approval. Run the DAG in Airflow "
+            "(make up) and approve there, or pass --approved-by NAME to approve from the command line.",
+            file=sys.stderr,
+        )
+        return 2
+    as_of = args.as_of or dt.date.today()
+    prepare_airflow()
+    from operators.render import render
+    from pactline.recording import ledger_recorder
+    from pactline.store import DataRoot
+
+    dag = render(loaded)
+    if approvals:  # the decision is recorded before the run, so it precedes the release in the ledger
+        record = ledger_recorder(loaded, actor=f"cli:{args.approved_by}", run_id=None)
+        for task_id in approvals:
+            record("approval.decided", {"task": task_id, "decision": "Approve", "user": args.approved_by,
+                                        "via": "cli", "as_of": as_of.isoformat()})
+    pattern = "|".join(re.escape(t) + "$" for t in approvals) or None
+    run = dag.test(run_conf={"as_of": as_of.isoformat()}, mark_success_pattern=pattern)
+    root = DataRoot()
+    releases = []
+    for out in loaded.agreement.outputs:
+        for version in root.ls(f"{loaded.id}/shared/{out.id}"):
+            manifest = f"{loaded.id}/shared/{out.id}/{version}/manifest.json"
+            if root.exists(manifest) and root.read_json(manifest)["run"]["run_id"] == run.run_id:
+                releases.append((out.id, root.uri(f"{loaded.id}/shared/{out.id}/{version}")))
+    state = str(getattr(run.state, "value", run.state))
+    print(f"\nrun {run.run_id}: {state}")
+    for output_id, uri in releases:
+        print(f"released {output_id}: {uri}/data.parquet (manifest {uri}/manifest.json)")
+    if state != "success":
+        failed = [ti.task_id for ti in run.get_task_instances() if str(getattr(ti.state, "value", ti.state)) == "failed"]
+        print(f"failed task(s): {', '.join(failed) or 'unknown'}; the ledger holds each error "
+              "(pactline ledger tail)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run an agreement's DAG once locally (dag.test) and print the releases")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--as-of", type=dt.date.fromisoformat, metavar="DATE",
+                   help="policy clock YYYY-MM-DD (default today): runs outside the agreement's term are refused")
+    p.add_argument("--approved-by", metavar="NAME", help="approve production releases as this steward")
+    p.set_defaults(func=_run)

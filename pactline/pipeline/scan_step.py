@@ -1,0 +1,68 @@
+"""scan_pii: classify every column and compare what was found with what the agreement declares.
+
+A finding is a policy violation when PII turns up in a column the agreement declares
+non-personal (or a label), or when a column holds a different entity than declared. The
+agreement's privacy.on_undeclared_pii then decides: fail the run, drop the column, or redact
+it (span by span for free text). Every violation is recorded; the full report is saved.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pactline.errors import PolicyViolation
+from pactline.pipeline.context import RunContext
+
+NOT_PERSONAL = {"non_personal", "label"}
+# Transformations after which nothing of the original value is released.
+REMOVES_VALUE = {"drop", "redact", "pseudonymise", "encrypt"}
+
+
+def findings(report: dict[str, Any], dataset) -> list[dict[str, Any]]:
+    out = []
+    for col in report["columns"]:
+        name = col["name"]
+        decl = dataset.columns.get(name)
+        if decl is None:
+            continue
+        found = col.get("entity")
+        spans = {k: v for k, v in (col.get("entity_counts") or {}).items() if v}
+        if decl.category in NOT_PERSONAL and (found or spans):
+            what = found or ", ".join(f"{k} x{v}" for k, v in sorted(spans.items()))
+            out.append({"column": name, "kind": "undeclared_pii", "declared": decl.category, "found": what,
+                        "share": col.get("share"), "free_text": bool(col.get("is_free_text"))})
+        elif (decl.pii_entity and found and found != decl.pii_entity
+              and decl.transformation.kind not in REMOVES_VALUE):
+            out.append({"column": name, "kind": "entity_mismatch", "declared": decl.pii_entity, "found": found,
+                        "share": col.get("share"), "free_text": bool(col.get("is_free_text"))})
+    return out
+
+
+def scan_pii(ctx: RunContext, dataset_id: str, mapped: str, *, on_undeclared_pii: str = "fail",
+             sample_size: int = 1000) -> dict[str, Any]:
+    from pactline.pii import classify_table
+
+    ds = ctx.agreement.dataset(dataset_id)
+    table = ctx.root.read_table(mapped)
+    report = classify_table(table, sample_size=sample_size).to_dict()
+    found = findings(report, ds)
+    report_rel = ctx.reports(dataset_id, "pii_scan.json")
+    ctx.root.write_json(report_rel, {"dataset": dataset_id, "fingerprint": ctx.loaded.fingerprint,
+                                     "run_id": ctx.run_id, "findings": found, "report": report})
+    overrides: dict[str, str] = {}
+    for f in found:
+        ctx.record("policy.violation", dataset=dataset_id, clause="privacy.on_undeclared_pii", action=on_undeclared_pii,
+                   report=report_rel, **f)
+        if on_undeclared_pii == "drop":
+            overrides[f["column"]] = "drop"
+        elif on_undeclared_pii == "redact":
+            overrides[f["column"]] = "redact_text" if f["free_text"] else "redact"
+    ctx.record("pii.scanned", dataset=dataset_id, report=report_rel, violations=len(found), overrides=overrides)
+    if found and on_undeclared_pii == "fail":
+        where = "; ".join(f"{f['column']}: {f['kind']} ({f['found']})" for f in found)
+        raise PolicyViolation(
+            "privacy.on_undeclared_pii",
+            f"dataset {dataset_id}: PII where the agreement declares none: {where}. Report: {report_rel}",
+        )
+    return {"dataset": dataset_id, "staging": mapped, "report": report_rel, "findings": found,
+            "overrides": overrides}

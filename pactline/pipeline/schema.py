@@ -1,0 +1,69 @@
+"""map_schema: rename the partner's columns to canonical names, cast to declared types,
+drop every column the agreement does not declare (and record the drop)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pactline.errors import DataError
+from pactline.pipeline.casting import ARROW_TYPES, cast_column
+from pactline.pipeline.context import RunContext
+from pactline.pipeline.source import iter_batches
+
+PERSONAL = {"direct_identifier", "quasi_identifier", "sensitive", "protected_attribute"}
+
+
+def target_schema(ctx: RunContext, dataset_id: str) -> pa.Schema:
+    ds = ctx.agreement.dataset(dataset_id)
+    return pa.schema([pa.field(name, ARROW_TYPES[col.type]) for name, col in ds.columns.items()])
+
+
+def map_schema(ctx: RunContext, dataset_id: str, landing: str) -> dict[str, Any]:
+    ds = ctx.agreement.dataset(dataset_id)
+    to_canonical = dict(ds.schema_mapping)
+    schema = target_schema(ctx, dataset_id)
+    out_rel = ctx.staging(dataset_id, "mapped.parquet")
+    rows = 0
+    renamed: dict[str, str] = {}
+    dropped: list[str] = []
+    with ctx.root.fs.open(ctx.root.path(landing), "rb") as src, ctx.root.open_write(out_rel) as dst:
+        writer = pq.ParquetWriter(dst, schema, compression="zstd")
+        try:
+            for i, batch in enumerate(iter_batches(src, landing, ds.source.format, ds.source.delimiter)):
+                if i == 0:
+                    renamed, dropped = _check_columns(batch.schema.names, to_canonical, ds.columns, dataset_id)
+                by_canonical = {renamed.get(n, n): n for n in batch.schema.names if n not in dropped}
+                arrays = [
+                    cast_column(batch.column(by_canonical[name]), col.type, name, offset=rows,
+                                personal=col.category in PERSONAL)
+                    for name, col in ds.columns.items()
+                ]
+                writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=schema))
+                rows += batch.num_rows
+        finally:
+            writer.close()
+    if rows == 0:
+        raise DataError(f"dataset {dataset_id}: the source has a header but no rows")
+    result = {"dataset": dataset_id, "staging": out_rel, "rows": rows, "renamed": renamed,
+              "dropped_undeclared": dropped, "types": {n: c.type for n, c in ds.columns.items()}}
+    ctx.record("schema.mapped", **result)
+    return result
+
+
+def _check_columns(names: list[str], to_canonical: dict[str, str], declared: dict, dataset_id: str):
+    renamed = {n: to_canonical[n] for n in names if n in to_canonical}
+    canonical_present = {renamed.get(n, n) for n in names}
+    missing = [c for c in declared if c not in canonical_present]
+    if missing:
+        partner = {v: k for k, v in to_canonical.items()}
+        hint = ", ".join(f"{c} (expected partner column {partner[c]!r})" if c in partner else c for c in missing)
+        raise DataError(f"dataset {dataset_id}: the source lacks declared column(s): {hint}; found {names}")
+    dropped = [n for n in names if renamed.get(n, n) not in declared]
+    # a partner column named like a canonical one that another partner column maps onto is ambiguous
+    clash = [n for n in names if n not in renamed and n in to_canonical.values()]
+    if clash:
+        raise DataError(f"dataset {dataset_id}: column(s) {clash} appear both directly and via schema_mapping")
+    return renamed, dropped

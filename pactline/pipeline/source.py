@@ -1,0 +1,86 @@
+"""Reading partner files: locate the source, and stream CSV or Parquet as record batches.
+
+CSV columns are read as text so nothing is guessed (a postcode 01067 stays 01067); the
+declared types are applied at schema mapping. Broken files give a DataError naming the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from pactline.errors import DataError
+
+BATCH_BYTES = 8 << 20  # CSV block size: memory per batch stays flat whatever the file size
+
+
+def resolve_source(uri: str, agreement_dir: Path) -> str:
+    """A source URI as given in the agreement: absolute, a URL, or relative to the agreement file."""
+    if "://" in uri or Path(uri).is_absolute():
+        return uri
+    return str((agreement_dir / uri).resolve())
+
+
+def _csv_header(fh: IO[bytes], delimiter: str, name: str) -> list[str]:
+    head = fh.read(1 << 20)
+    fh.seek(0)
+    if not head.strip():
+        raise DataError(f"{name}: the file is empty; expected a header row and data")
+    try:
+        first = head.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
+    except UnicodeDecodeError:
+        raise DataError(f"{name}: the header row is not UTF-8 text; save the file as UTF-8") from None
+    header = next(csv.reader(io.StringIO(first), delimiter=delimiter))
+    if not header or any(not h.strip() for h in header):
+        raise DataError(f"{name}: the header row has an empty column name; every column needs a name")
+    dup = sorted({h for h in header if header.count(h) > 1})
+    if dup:
+        raise DataError(f"{name}: the header repeats column name(s) {dup}")
+    return header
+
+
+def iter_csv(fh: IO[bytes], name: str, delimiter: str = ",") -> Iterator[pa.RecordBatch]:
+    header = _csv_header(fh, delimiter, name)
+    try:
+        reader = pacsv.open_csv(
+            fh,
+            read_options=pacsv.ReadOptions(block_size=BATCH_BYTES, use_threads=True),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types={h: pa.large_string() for h in header}, strings_can_be_null=True,
+                null_values=[""], quoted_strings_can_be_null=True,
+            ),
+        )
+        yield from reader
+    except (pa.ArrowInvalid, pa.ArrowException) as e:
+        raise DataError(f"{name}: cannot read as CSV: {_arrow_msg(e)}") from None
+
+
+def iter_parquet(fh: IO[bytes], name: str) -> Iterator[pa.RecordBatch]:
+    try:
+        pf = pq.ParquetFile(fh)
+        yield from pf.iter_batches(batch_size=65536)
+    except (pa.ArrowInvalid, pa.ArrowException, OSError) as e:
+        raise DataError(f"{name}: cannot read as Parquet (corrupt or not a Parquet file): {_arrow_msg(e)}") from None
+
+
+def _arrow_msg(e: Exception) -> str:
+    msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    if "invalid UTF8" in msg or "UTF8" in msg:
+        return msg + " (the file is not UTF-8 text; save it as UTF-8)"
+    return msg
+
+
+def iter_batches(fh: IO[bytes], name: str, fmt: str, delimiter: str = ",") -> Iterator[pa.RecordBatch]:
+    if fmt == "csv":
+        return iter_csv(fh, name, delimiter)
+    if fmt == "parquet":
+        return iter_parquet(fh, name)
+    raise DataError(f"{name}: unsupported format {fmt!r}; use csv or parquet")

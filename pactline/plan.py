@@ -1,0 +1,143 @@
+"""Agreement -> plan: pure data saying which steps run for which dataset, with which parameters.
+
+The DAG factory renders a plan into tasks and makes no decisions of its own; `pactline plan`
+prints exactly this. A step exists only when the agreement asks for it (no synthesize step
+without a synthetic output, no approval step when no output needs one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from pactline.agreement import LoadedAgreement
+from pactline.agreement.model import Dataset
+
+# Step kinds, in data-flow order within a dataset.
+INGEST, MAP_SCHEMA, SCAN_PII, PROTECT, APPROVE, PUBLISH = (
+    "ingest", "map_schema", "scan_pii", "protect", "approve", "publish",
+)
+
+
+@dataclass(frozen=True)
+class Step:
+    task_id: str  # unique within the dataset's task group
+    kind: str
+    upstream: tuple[str, ...] = ()
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ColumnPlan:
+    name: str
+    partner_name: str  # the provider's own column name
+    type: str
+    category: str
+    transformation: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DatasetPlan:
+    id: str
+    provider: str
+    source_uri: str
+    source_format: str
+    columns: tuple[ColumnPlan, ...]
+    steps: tuple[Step, ...]
+
+    def step(self, kind: str) -> Step:
+        return next(s for s in self.steps if s.kind == kind)
+
+
+@dataclass(frozen=True)
+class Plan:
+    agreement_id: str
+    version: str
+    fingerprint: str
+    source: str
+    datasets: tuple[DatasetPlan, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def dataset(self, dataset_id: str) -> DatasetPlan:
+        return next(d for d in self.datasets if d.id == dataset_id)
+
+
+def _columns(ds: Dataset) -> tuple[ColumnPlan, ...]:
+    partner = {canonical: p for p, canonical in ds.schema_mapping.items()}
+    return tuple(
+        ColumnPlan(
+            name=name,
+            partner_name=partner.get(name, name),
+            type=col.type,
+            category=col.category,
+            transformation=col.transformation.model_dump(mode="json", exclude={"examples"}),
+        )
+        for name, col in ds.columns.items()
+    )
+
+
+def _steps(loaded: LoadedAgreement, ds: Dataset) -> tuple[Step, ...]:
+    agreement = loaded.agreement
+    outputs = agreement.outputs_for(ds.id)
+    steps = [
+        Step(INGEST, INGEST),
+        Step(MAP_SCHEMA, MAP_SCHEMA, (INGEST,)),
+        Step(SCAN_PII, SCAN_PII, (MAP_SCHEMA,), {"on_undeclared_pii": agreement.privacy.on_undeclared_pii}),
+        Step(PROTECT, PROTECT, (SCAN_PII,)),
+    ]
+    for out in outputs:
+        if out.kind != "protected":
+            continue  # synthetic outputs arrive with the synthesis engine
+        upstream: tuple[str, ...] = (PROTECT,)
+        if out.approval_required:
+            approve_id = f"{APPROVE}_{out.id}"
+            steps.append(Step(approve_id, APPROVE, upstream, {"output": out.id, "zone": out.zone,
+                                                              "recipient": out.recipient}))
+            upstream = (approve_id,)
+        steps.append(Step(f"{PUBLISH}_{out.id}", PUBLISH, upstream, {
+            "output": out.id, "kind": out.kind, "zone": out.zone, "recipient": out.recipient, "purpose": out.purpose,
+        }))
+    return tuple(steps)
+
+
+def build_plan(loaded: LoadedAgreement) -> Plan:
+    agreement = loaded.agreement
+    return Plan(
+        agreement_id=agreement.metadata.id,
+        version=agreement.metadata.version,
+        fingerprint=loaded.fingerprint,
+        source=loaded.source,
+        datasets=tuple(
+            DatasetPlan(
+                id=ds.id,
+                provider=ds.provider,
+                source_uri=ds.source.uri,
+                source_format=ds.source.format,
+                columns=_columns(ds),
+                steps=_steps(loaded, ds),
+            )
+            for ds in agreement.datasets
+        ),
+    )
+
+
+def render_text(plan: Plan) -> str:
+    """Human-readable plan, as `pactline plan` prints it."""
+    lines = [f"agreement {plan.agreement_id} v{plan.version}", f"fingerprint {plan.fingerprint}", ""]
+    for ds in plan.datasets:
+        lines.append(f"dataset {ds.id} (provider {ds.provider}; source {ds.source_uri}, {ds.source_format})")
+        lines.append("  tasks:")
+        for s in ds.steps:
+            after = f" after {', '.join(s.upstream)}" if s.upstream else ""
+            lines.append(f"    {ds.id}.{s.task_id}{after}")
+        lines.append("  columns:")
+        width = max(len(c.name) for c in ds.columns)
+        for c in ds.columns:
+            params = {k: v for k, v in c.transformation.items() if k != "kind"}
+            detail = " ".join(f"{k}={v}" for k, v in params.items() if v not in (None, [], ""))
+            src = f" <- {c.partner_name}" if c.partner_name != c.name else ""
+            lines.append(f"    {c.name:<{width}}  {c.category:<19} {c.transformation['kind']:<12} {detail}{src}")
+        lines.append("")
+    return "\n".join(lines)

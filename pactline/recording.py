@@ -1,0 +1,33 @@
+"""Write pipeline events to the ledger, stamped with the agreement, its fingerprint, the actor and the run."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from pactline.agreement import LoadedAgreement
+from pactline.pipeline.context import Recorder
+
+_lock = threading.Lock()
+_ledgers: dict[str | None, Any] = {}
+
+
+def open_ledger(url: str | None = None) -> Any:
+    """One Ledger per URL per process (opening one creates its tables and signing key on first use)."""
+    from pactline.ledger import Ledger
+
+    with _lock:
+        if url not in _ledgers:
+            _ledgers[url] = Ledger.open(url)
+        return _ledgers[url]
+
+
+def ledger_recorder(loaded: LoadedAgreement, *, actor: str | None, run_id: str | None,
+                    url: str | None = None) -> Recorder:
+    ledger = open_ledger(url)
+
+    def record(event: str, payload: dict[str, Any]) -> None:
+        ledger.append(event, agreement_id=loaded.id, fingerprint=loaded.fingerprint, actor=actor,
+                      payload={"run_id": run_id, **payload})
+
+    return record

@@ -1,0 +1,61 @@
+"""Shared fixtures. Every test gets its own PACTLINE_HOME (keys, ledger, data root) under tmp_path."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+AGREEMENTS = REPO / "include" / "agreements"
+
+
+def load_generator():
+    spec = importlib.util.spec_from_file_location("generate_sample_data", REPO / "include" / "generate_sample_data.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["generate_sample_data"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(autouse=True)
+def pactline_home(tmp_path, monkeypatch):
+    home = tmp_path / "pactline-home"
+    monkeypatch.setenv("PACTLINE_HOME", str(home))
+    monkeypatch.delenv("PACTLINE_DATA_ROOT", raising=False)
+    monkeypatch.delenv("PACTLINE_LEDGER_URL", raising=False)
+    return home
+
+
+@pytest.fixture
+def example_text():
+    def read(name: str = "readmission") -> str:
+        return (AGREEMENTS / f"{name}.yaml").read_text()
+    return read
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    """A copy of the example agreements with freshly generated sample data beside them."""
+    ws = tmp_path / "ws"
+    shutil.copytree(AGREEMENTS, ws / "agreements")
+    load_generator().generate(ws / "data", rows=300, seed=11)
+    return ws
+
+
+@pytest.fixture(scope="session")
+def airflow_home(tmp_path_factory):
+    """A migrated SQLite Airflow metadata DB shared by the DAG tests of this session."""
+    home = tmp_path_factory.mktemp("airflow-home")
+    os.environ["AIRFLOW_HOME"] = str(home)
+    os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+    os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
+    os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
+    from airflow.utils.db import upgradedb
+
+    upgradedb()
+    return home
