@@ -6,12 +6,21 @@ import importlib.util
 import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 AGREEMENTS = REPO / "include" / "agreements"
+
+# Airflow reads its configuration once, at first import: point it at a throwaway home before
+# any test imports it, so tests never touch the project's own .airflow/.
+_AIRFLOW_HOME = tempfile.mkdtemp(prefix="pactline-test-airflow-")
+os.environ["AIRFLOW_HOME"] = _AIRFLOW_HOME
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
+os.environ.pop("AIRFLOW__CORE__UNIT_TEST_MODE", None)
 
 
 def load_generator():
@@ -48,14 +57,9 @@ def workspace(tmp_path):
 
 
 @pytest.fixture(scope="session")
-def airflow_home(tmp_path_factory):
+def airflow_home():
     """A migrated SQLite Airflow metadata DB shared by the DAG tests of this session."""
-    home = tmp_path_factory.mktemp("airflow-home")
-    os.environ["AIRFLOW_HOME"] = str(home)
-    os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
-    os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
-    os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
     from airflow.utils.db import upgradedb
 
     upgradedb()
-    return home
+    return Path(_AIRFLOW_HOME)

@@ -12,9 +12,9 @@ import pyarrow.compute as pc
 from pactline.errors import DataError
 
 ARROW_TYPES: dict[str, pa.DataType] = {
-    "string": pa.large_string(),
-    "text": pa.large_string(),
-    "categorical": pa.large_string(),
+    "string": pa.string(),
+    "text": pa.string(),
+    "categorical": pa.string(),
     "integer": pa.int64(),
     "float": pa.float64(),
     "boolean": pa.bool_(),

@@ -9,7 +9,7 @@ from typing import Any
 import fsspec
 
 from pactline.errors import DataError
-from pactline.pipeline.context import RunContext
+from pactline.pipeline.context import RunContext, safe_run_id
 from pactline.pipeline.source import resolve_source
 
 CHUNK = 4 << 20
@@ -19,7 +19,7 @@ def ingest(ctx: RunContext, dataset_id: str) -> dict[str, Any]:
     ds = ctx.agreement.dataset(dataset_id)
     uri = resolve_source(ds.source.uri, ctx.loaded.base_dir)
     ext = ds.source.format
-    tmp_rel = f"{ctx.loaded.id}/landing/{dataset_id}/.incoming-{ctx.run_id.replace(':', '_')}.{ext}"
+    tmp_rel = f"{ctx.loaded.id}/landing/{dataset_id}/.incoming-{safe_run_id(ctx.run_id)}.{ext}"
     digest = hashlib.sha256()
     size = 0
     try:
@@ -40,7 +40,7 @@ def ingest(ctx: RunContext, dataset_id: str) -> dict[str, Any]:
     if reused:
         ctx.root.delete(tmp_rel)  # same bytes already landed: versions are immutable, keep the first
     else:
-        ctx.root.fs.mv(ctx.root.path(tmp_rel), ctx.root.path(data_rel))
+        ctx.root.move(tmp_rel, data_rel)
         ctx.root.write_json(f"{version}/manifest.json", {
             "zone": "landing", "agreement_id": ctx.loaded.id, "fingerprint": ctx.loaded.fingerprint,
             "dataset": dataset_id, "source_uri": ds.source.uri, "format": ext, "sha256": sha, "bytes": size,

@@ -13,6 +13,7 @@ from pactline.agreement.model import Dataset
 from pactline.agreement.transformations import Drop, Redact, RedactText
 from pactline.errors import PolicyViolation
 from pactline.pipeline.context import RunContext
+from pactline.pipeline.known_identifiers import redact_known_identifiers
 from pactline.policy import Policy
 
 STRICTER = {"drop": Drop, "redact": Redact, "redact_text": RedactText}
@@ -36,6 +37,7 @@ def protect(ctx: RunContext, dataset_id: str, mapped: str, overrides: dict[str, 
         policy.require_transformation(dataset_id, name, col.transformation.kind)
     effective = with_overrides(ds, overrides or {})
     table = ctx.root.read_table(mapped)
+    table, known = redact_known_identifiers(table, effective)
     protected, actions = protect_table(table, effective, keys=ctx.keys)
     out_rel = ctx.staging(dataset_id, "protected.parquet")
     ctx.root.write_table(out_rel, protected)
@@ -43,4 +45,5 @@ def protect(ctx: RunContext, dataset_id: str, mapped: str, overrides: dict[str, 
     for action in summary:
         ctx.record("transform.applied", dataset=dataset_id, **action)
     return {"dataset": dataset_id, "staging": out_rel, "rows": protected.num_rows,
-            "columns": protected.schema.names, "overrides": overrides or {}, "actions": summary}
+            "columns": protected.schema.names, "overrides": overrides or {}, "actions": summary,
+            "known_identifiers_redacted": known}

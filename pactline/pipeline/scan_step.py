@@ -40,7 +40,7 @@ def findings(report: dict[str, Any], dataset) -> list[dict[str, Any]]:
 
 def scan_pii(ctx: RunContext, dataset_id: str, mapped: str, *, on_undeclared_pii: str = "fail",
              sample_size: int = 1000) -> dict[str, Any]:
-    from pactline.pii import classify_table
+    from pactline.pii.classify import classify_table
 
     ds = ctx.agreement.dataset(dataset_id)
     table = ctx.root.read_table(mapped)

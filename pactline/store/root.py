@@ -87,6 +87,11 @@ class DataRoot:
             if self.fs.exists(tmp):
                 self.fs.rm(tmp)
 
+    def move(self, src_rel: str, dst_rel: str) -> None:
+        dst = self.path(dst_rel)
+        self.fs.makedirs(posixpath.dirname(dst), exist_ok=True)
+        self.fs.mv(self.path(src_rel), dst)
+
     def write_json(self, rel: str, obj: Any) -> None:
         self.write_bytes(rel, json.dumps(obj, indent=2, sort_keys=True, default=str).encode())
 
