@@ -10,19 +10,29 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib.util
 import os
 import re
 import sys
+from pathlib import Path
 
 from pactline.agreement import load_agreement
 from pactline.keys import pactline_home
 from pactline.plan import APPROVE, build_plan
 
 
-def prepare_airflow() -> None:
-    """Embedded default: SQLite under $PACTLINE_HOME/airflow unless AIRFLOW_HOME says otherwise."""
+def prepare_airflow(agreement_dir: Path) -> None:
+    """Embedded default: SQLite under $PACTLINE_HOME/airflow unless AIRFLOW_HOME says otherwise.
+
+    dag.test registers the DAG by parsing the DAG folder, so that folder must be this project's
+    dags/ reading the agreement's own folder.
+    """
+    spec = importlib.util.find_spec("operators")  # not imported: importing it would load Airflow's config
+    project = Path(next(iter(spec.submodule_search_locations))).resolve().parent
     os.environ.setdefault("AIRFLOW_HOME", str(pactline_home() / "airflow"))
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+    os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(project / "dags")
+    os.environ["PACTLINE_AGREEMENTS"] = str(agreement_dir)
     from airflow.utils.db import check_migrations, upgradedb
 
     try:
@@ -43,7 +53,7 @@ def _run(args: argparse.Namespace) -> int:
         )
         return 2
     as_of = args.as_of or dt.date.today()
-    prepare_airflow()
+    prepare_airflow(Path(args.file).resolve().parent)
     from operators.render import render
     from pactline.recording import ledger_recorder
     from pactline.store import DataRoot
