@@ -15,11 +15,13 @@ _ledgers: dict[str | None, Any] = {}
 def open_ledger(url: str | None = None) -> Any:
     """One Ledger per URL per process (opening one creates its tables and signing key on first use)."""
     from pactline.ledger import Ledger
+    from pactline.ledger.config import resolve_url
 
+    resolved = resolve_url(url)  # keyed by the resolved URL: PACTLINE_HOME may change between runs
     with _lock:
-        if url not in _ledgers:
-            _ledgers[url] = Ledger.open(url)
-        return _ledgers[url]
+        if resolved not in _ledgers:
+            _ledgers[resolved] = Ledger.open(resolved)
+        return _ledgers[resolved]
 
 
 def ledger_recorder(loaded: LoadedAgreement, *, actor: str | None, run_id: str | None,

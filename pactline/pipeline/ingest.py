@@ -17,6 +17,9 @@ CHUNK = 4 << 20
 
 def ingest(ctx: RunContext, dataset_id: str) -> dict[str, Any]:
     ds = ctx.agreement.dataset(dataset_id)
+    meta = ctx.agreement.metadata
+    ctx.record("agreement.loaded", dataset=dataset_id, source=ctx.loaded.source.rsplit("/", 1)[-1],
+               version=meta.version, effective=meta.effective.isoformat(), expires=meta.expires.isoformat())
     uri = resolve_source(ds.source.uri, ctx.loaded.base_dir)
     ext = ds.source.format
     tmp_rel = f"{ctx.loaded.id}/landing/{dataset_id}/.incoming-{safe_run_id(ctx.run_id)}.{ext}"

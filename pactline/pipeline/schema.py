@@ -27,24 +27,20 @@ def map_schema(ctx: RunContext, dataset_id: str, landing: str) -> dict[str, Any]
     schema = target_schema(ctx, dataset_id)
     out_rel = ctx.staging(dataset_id, "mapped.parquet")
     rows = 0
-    renamed: dict[str, str] = {}
-    dropped: list[str] = []
-    with ctx.root.fs.open(ctx.root.path(landing), "rb") as src, ctx.root.open_write(out_rel) as dst:
-        writer = pq.ParquetWriter(dst, schema, compression="zstd")
-        try:
-            for i, batch in enumerate(iter_batches(src, landing, ds.source.format, ds.source.delimiter)):
-                if i == 0:
-                    renamed, dropped = _check_columns(batch.schema.names, to_canonical, ds.columns, dataset_id)
-                by_canonical = {renamed.get(n, n): n for n in batch.schema.names if n not in dropped}
+    name = f"{ds.source.uri} (landing copy {landing.rsplit('/', 2)[-2][:12]})"
+    with ctx.root.fs.open(ctx.root.path(landing), "rb") as src:
+        names, batches = iter_batches(src, name, ds.source.format, ds.source.delimiter)
+        renamed, dropped = _check_columns(names, to_canonical, ds.columns, dataset_id)
+        by_canonical = {renamed.get(n, n): n for n in names if n not in dropped}
+        with ctx.root.open_write(out_rel) as dst, pq.ParquetWriter(dst, schema, compression="zstd") as writer:
+            for batch in batches:
                 arrays = [
-                    cast_column(batch.column(by_canonical[name]), col.type, name, offset=rows,
+                    cast_column(batch.column(by_canonical[col_name]), col.type, col_name, offset=rows,
                                 personal=col.category in PERSONAL)
-                    for name, col in ds.columns.items()
+                    for col_name, col in ds.columns.items()
                 ]
                 writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=schema))
                 rows += batch.num_rows
-        finally:
-            writer.close()
     if rows == 0:
         raise DataError(f"dataset {dataset_id}: the source has a header but no rows")
     result = {"dataset": dataset_id, "staging": out_rel, "rows": rows, "renamed": renamed,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -46,8 +47,12 @@ def _csv_header(fh: IO[bytes], delimiter: str, name: str) -> list[str]:
     return header
 
 
-def iter_csv(fh: IO[bytes], name: str, delimiter: str = ",") -> Iterator[pa.RecordBatch]:
+def iter_csv(fh: IO[bytes], name: str, delimiter: str = ",") -> tuple[list[str], Iterator[pa.RecordBatch]]:
     header = _csv_header(fh, delimiter, name)
+    return header, _csv_batches(fh, name, delimiter, header)
+
+
+def _csv_batches(fh: IO[bytes], name: str, delimiter: str, header: list[str]) -> Iterator[pa.RecordBatch]:
     try:
         reader = pacsv.open_csv(
             fh,
@@ -63,9 +68,16 @@ def iter_csv(fh: IO[bytes], name: str, delimiter: str = ",") -> Iterator[pa.Reco
         raise DataError(f"{name}: cannot read as CSV: {_arrow_msg(e)}") from None
 
 
-def iter_parquet(fh: IO[bytes], name: str) -> Iterator[pa.RecordBatch]:
+def iter_parquet(fh: IO[bytes], name: str) -> tuple[list[str], Iterator[pa.RecordBatch]]:
     try:
         pf = pq.ParquetFile(fh)
+    except (pa.ArrowInvalid, pa.ArrowException, OSError) as e:
+        raise DataError(f"{name}: cannot read as Parquet (corrupt or not a Parquet file): {_arrow_msg(e)}") from None
+    return pf.schema_arrow.names, _parquet_batches(pf, name)
+
+
+def _parquet_batches(pf: pq.ParquetFile, name: str) -> Iterator[pa.RecordBatch]:
+    try:
         yield from pf.iter_batches(batch_size=65536)
     except (pa.ArrowInvalid, pa.ArrowException, OSError) as e:
         raise DataError(f"{name}: cannot read as Parquet (corrupt or not a Parquet file): {_arrow_msg(e)}") from None
@@ -73,12 +85,15 @@ def iter_parquet(fh: IO[bytes], name: str) -> Iterator[pa.RecordBatch]:
 
 def _arrow_msg(e: Exception) -> str:
     msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    # Arrow quotes the offending row after "got N:"; that row may hold personal data, so cut it.
+    msg = re.sub(r"(Expected \d+ columns, got \d+):.*", r"\1 in a row (a ragged row: check quoting and delimiters)", msg)
     if "invalid UTF8" in msg or "UTF8" in msg:
         return msg + " (the file is not UTF-8 text; save it as UTF-8)"
     return msg
 
 
-def iter_batches(fh: IO[bytes], name: str, fmt: str, delimiter: str = ",") -> Iterator[pa.RecordBatch]:
+def iter_batches(fh: IO[bytes], name: str, fmt: str, delimiter: str = ",") -> tuple[list[str], Iterator[pa.RecordBatch]]:
+    """(column names, record batches). Names come first so a file with a header and no rows is still checked."""
     if fmt == "csv":
         return iter_csv(fh, name, delimiter)
     if fmt == "parquet":
