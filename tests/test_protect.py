@@ -111,6 +111,37 @@ def test_mask_reads_integers_as_their_decimal_text():
     assert run([4111111111111234, None], {"kind": "mask", "n": 4}, type="integer") == ["************1234", None]
 
 
+def _reference_mask(s: str, mode: str, n: int, char: str, keep_separators: bool) -> str:
+    """The mask rules written out plainly, one character at a time."""
+    seps = set(" -.@+()") if keep_separators else set()
+    maskable = [i for i, ch in enumerate(s) if ch not in seps]
+    if mode == "email_domain":
+        at = s.rfind("@")
+        keep = set(range(at, len(s))) if at >= 0 else set()
+    elif len(maskable) <= n:
+        keep = set()
+    else:
+        keep = set(maskable[len(maskable) - n:] if mode == "keep_last" else maskable[:n])
+    return "".join(ch if ch in seps or i in keep else char for i, ch in enumerate(s))
+
+
+@pytest.mark.parametrize("mode", ["keep_last", "keep_first", "email_domain"])
+@pytest.mark.parametrize("keep_separators", [True, False])
+@pytest.mark.parametrize("char", ["*", "•"])
+def test_mask_kernel_agrees_with_the_plain_rules_on_random_text(mode, keep_separators, char):
+    import random
+
+    rng = random.Random(f"{mode}{keep_separators}{char}")
+    alphabet = "ab1 -.@+()éß€😀"
+    values = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(12))) for _ in range(300)]
+    values = [None if rng.random() < 0.1 else v for v in values]
+    spec = {"kind": "mask", "mode": mode, "n": rng.randrange(5), "char": char, "keep_separators": keep_separators}
+    expected = [None if v is None else _reference_mask(v, mode, spec["n"], char, keep_separators) for v in values]
+    arr = pa.array(["padding", *values])[1:]  # a sliced array: the kernel must honour the offset
+    assert run(arr, spec) == expected
+    assert run(pa.array(values, pa.large_string()), spec) == expected
+
+
 # -- pseudonymise ---------------------------------------------------------------------------------
 
 

@@ -20,8 +20,11 @@ only on the input schema (a streamed file gets one schema for all its batches).
 Nulls: a null value is null after every transformation (the absence of a value is kept, never
 turned into a placeholder or a token). Two transformations add nulls of their own, on purpose:
 pseudonymise turns a value that normalises to "" into null, and date_shift nulls a date whose
-subject is null, because dates shifted without a per-subject key could be recovered by
-averaging over many rows.
+subject is null (or normalises to ""), because dates shifted without a per-subject key could be
+recovered by averaging over many rows.
+
+Data errors name the column and a 1-based row number, never the value (messages end up in logs
+and the ledger).
 """
 
 from __future__ import annotations

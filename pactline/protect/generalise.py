@@ -30,13 +30,24 @@ from pactline.protect.arrays import BadValue, as_text
 
 
 def date_period(arr: pa.Array, granularity: str) -> pa.Array:
-    """Date/timestamp array -> period labels, as Arrow kernels."""
-    year = pc.strftime(arr, "%Y")
+    """Date/timestamp array -> period labels: Arrow computes a period number per row, Python labels
+    each distinct period once (strftime per row is ten times slower)."""
+    year = pc.year(arr)
     if granularity == "year":
-        return year
-    if granularity == "month":
-        return pc.strftime(arr, "%Y-%m")
-    return pc.binary_join_element_wise(year, pc.cast(pc.quarter(arr), pa.string()), "-Q")
+        period = year
+    else:
+        part = pc.month(arr) if granularity == "month" else pc.quarter(arr)
+        period = pc.add(pc.multiply(year, 100), part)
+    encoded = pc.dictionary_encode(period)
+    labels = [_period_label_of(p, granularity) for p in encoded.dictionary.to_pylist()]
+    return pa.array(labels, type=pa.string()).take(encoded.indices)
+
+
+def _period_label_of(period: int, granularity: str) -> str:
+    if granularity == "year":
+        return f"{period:04d}"
+    year, part = divmod(period, 100)
+    return f"{year:04d}-{part:02d}" if granularity == "month" else f"{year:04d}-Q{part}"
 
 
 def parse_iso_date(raw: str) -> dt.date:
@@ -52,11 +63,8 @@ def parse_iso_date(raw: str) -> dt.date:
 
 
 def _period_label(d: dt.date, granularity: str) -> str:
-    if granularity == "year":
-        return f"{d.year:04d}"
-    if granularity == "month":
-        return f"{d.year:04d}-{d.month:02d}"
-    return f"{d.year:04d}-Q{(d.month - 1) // 3 + 1}"
+    part = d.month if granularity == "month" else (d.month - 1) // 3 + 1
+    return _period_label_of(d.year if granularity == "year" else d.year * 100 + part, granularity)
 
 
 def text_date_period(arr: pa.Array, spec: GeneraliseDate, out_type: pa.DataType) -> pa.Array:
