@@ -20,6 +20,7 @@ _AIRFLOW_HOME = tempfile.mkdtemp(prefix="pactline-test-airflow-")
 os.environ["AIRFLOW_HOME"] = _AIRFLOW_HOME
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
+os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(REPO / "plugins")
 os.environ.pop("AIRFLOW__CORE__UNIT_TEST_MODE", None)
 
 

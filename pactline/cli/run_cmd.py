@@ -32,6 +32,7 @@ def prepare_airflow(agreement_dir: Path) -> None:
     os.environ.setdefault("AIRFLOW_HOME", str(pactline_home() / "airflow"))
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(project / "dags")
+    os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(project / "plugins"))
     os.environ["PACTLINE_AGREEMENTS"] = str(agreement_dir)
     from airflow.utils.db import check_migrations, upgradedb
 
