@@ -1,0 +1,121 @@
+"""What a scan found, per column, as data (to_dict for JSON) and as readable text.
+
+Examples are always masked: letters become x/X and digits 9, and free text is shown after
+redaction, so a report can be shared with a steward without leaking the values it describes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+import regex
+
+_LOWER = regex.compile(r"\p{Ll}")
+_UPPER = regex.compile(r"\p{Lu}|\p{Lt}|\p{Lo}")
+_DIGIT = regex.compile(r"\d")
+_PLACEHOLDER = regex.compile(r"<[A-Z_]+>")
+
+
+def mask_value(value: str, limit: int = 40) -> str:
+    """Keep the shape of a value (length, case, separators), never its content."""
+    masked = _DIGIT.sub("9", _UPPER.sub("X", _LOWER.sub("x", value)))
+    return masked if len(masked) <= limit else masked[:limit] + "…"
+
+
+def mask_free_text(redacted: str, limit: int = 80) -> str:
+    """Redacted text keeps its ordinary words; digits and capitalised words left in it are masked
+    too, so a name the recognizers missed still does not reach the report."""
+    out, last = [], 0
+    for m in _PLACEHOLDER.finditer(redacted):
+        out.append(_mask_words(redacted[last:m.start()]))
+        out.append(m.group())
+        last = m.end()
+    out.append(_mask_words(redacted[last:]))
+    text = "".join(out).replace("\n", " ")
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _mask_words(segment: str) -> str:
+    segment = _DIGIT.sub("9", segment)
+    return regex.sub(r"\b\p{Lu}[\p{L}'\u2019-]*", lambda m: mask_value(m.group(), 1000), segment)
+
+
+@dataclass
+class ColumnReport:
+    name: str
+    dtype: str
+    entity: str | None  # Presidio entity name, None when the column holds no PII entity
+    confidence: float  # 0..1, how sure the verdict is (for None: that no entity is there)
+    share: float  # share of sampled non-null values matching `entity` (best candidate if None)
+    is_free_text: bool
+    sampled: int  # non-null values in the sample
+    distinct: int  # distinct non-null values in the sample
+    entity_counts: dict[str, int] = field(default_factory=dict)  # spans found (free text)
+    examples: list[str] = field(default_factory=list)  # masked
+    name_hint: str | None = None  # entity the column name suggests, evidence or not
+    reason: str = ""
+
+    @property
+    def has_pii(self) -> bool:
+        return self.entity is not None or bool(self.entity_counts)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["has_pii"] = self.has_pii
+        return d
+
+
+@dataclass
+class ScanReport:
+    rows: int
+    sample_size: int
+    model: str
+    seconds: float
+    columns: list[ColumnReport]
+    source: str | None = None
+    min_share: float = 0.5
+
+    def column(self, name: str) -> ColumnReport:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    def entities(self) -> dict[str, str | None]:
+        return {c.name: c.entity for c in self.columns}
+
+    @property
+    def pii_columns(self) -> list[str]:
+        return [c.name for c in self.columns if c.has_pii]
+
+    def to_dict(self) -> dict:
+        return {
+            "source": self.source,
+            "rows": self.rows,
+            "sample_size": self.sample_size,
+            "min_share": self.min_share,
+            "model": self.model,
+            "seconds": round(self.seconds, 3),
+            "columns": [c.to_dict() for c in self.columns],
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    def render(self) -> str:
+        head = (f"{self.source or 'table'}: {self.rows} rows, sample {min(self.rows, self.sample_size)}, "
+                f"model {self.model}, {self.seconds:.2f}s")
+        rows = [("column", "type", "entity", "conf", "share", "found in free text", "example (masked)")]
+        for c in self.columns:
+            entity = c.entity or ("free text" if c.is_free_text else "-")
+            spans = ", ".join(f"{k} {v}" for k, v in sorted(c.entity_counts.items(), key=lambda kv: -kv[1]))
+            rows.append((c.name, c.dtype, entity, f"{c.confidence:.2f}", f"{c.share:.2f}", spans or "",
+                         c.examples[0] if c.examples else ""))
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+        lines = [head]
+        for r in rows:
+            lines.append("  ".join(v.ljust(w) for v, w in zip(r[:-1], widths, strict=True)) + "  " + r[-1])
+        return "\n".join(line.rstrip() for line in lines)
+
+    __str__ = render
