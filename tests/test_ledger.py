@@ -539,3 +539,23 @@ def test_cli_prove_then_check_proof_with_only_the_proof_and_key(
     consistency = tmp_path / "consistency.json"
     consistency.write_text(ledger.prove_consistency(10, 31).to_json())
     assert check(consistency).returncode == 0
+
+
+def test_opening_a_missing_ledger_without_create_fails_and_creates_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nowhere" / "ledger.sqlite"
+    with pytest.raises(LedgerConfigError, match="no ledger"):
+        Ledger.open(f"sqlite:///{missing}", create=False)
+    assert cli_main(["ledger", "verify", "--url", f"sqlite:///{missing}"]) == 2
+    assert "no ledger" in capsys.readouterr().err
+    assert not missing.parent.exists()  # an empty ledger would have verified as "ok"
+
+
+def test_a_node_with_another_signing_key_is_refused(ledger: Ledger, db: Path) -> None:
+    with Ledger.open(f"sqlite:///{db}", signing_key=Ed25519PrivateKey.generate(), checkpoint_every=1) as stray:
+        with pytest.raises(LedgerConfigError, match="give every node the same key"):
+            stray.append("approval", agreement_id="x")
+        with pytest.raises(LedgerConfigError):
+            stray.checkpoint(15)  # a size nobody signed yet
+    assert ledger.size() == SIZE and ledger.verify().ok  # the refused append left nothing behind

@@ -61,7 +61,7 @@ def _read(path: str, what: str) -> str:
 
 def _verify(args: argparse.Namespace) -> int:
     key = _read(args.public_key, "public key file") if args.public_key else None
-    with Ledger.open(args.url) as ledger:
+    with Ledger.open(args.url, create=False) as ledger:
         result = ledger.verify(key)
         if args.json:
             print(json.dumps(result.to_dict(), indent=2))
@@ -80,7 +80,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _prove(args: argparse.Namespace) -> int:
-    with Ledger.open(args.url) as ledger:
+    with Ledger.open(args.url, create=False) as ledger:
         print(ledger.prove_inclusion(args.index, args.tree_size).to_json())
     return EXIT_OK
 
@@ -96,7 +96,7 @@ def _check_proof(args: argparse.Namespace) -> int:
 
 
 def _checkpoint(args: argparse.Namespace) -> int:
-    with Ledger.open(args.url) as ledger:
+    with Ledger.open(args.url, create=False) as ledger:
         print(json.dumps(ledger.checkpoint().to_dict(), indent=2))
     return EXIT_OK
 
@@ -111,7 +111,7 @@ def _public_key(args: argparse.Namespace) -> int:
 def _tail(args: argparse.Namespace) -> int:
     if args.n < 0:
         raise LedgerConfigError("-n must be >= 0")
-    with Ledger.open(args.url) as ledger:
+    with Ledger.open(args.url, create=False) as ledger:
         for entry in ledger.entries(max(0, ledger.size() - args.n), args.n):
             if args.json:
                 print(json.dumps(entry.to_dict(), ensure_ascii=False))

@@ -49,12 +49,13 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def open_store(url: str) -> Store:
+def open_store(url: str, create: bool = True) -> Store:
+    """The store for `url`; with create=False a missing SQLite file is an error, not a new ledger."""
     scheme, sep, rest = url.partition("://")
     if not sep:  # a plain file path
         from pactline.ledger.store_sqlite import SqliteStore
 
-        return SqliteStore(os.path.expanduser(url), url)
+        return SqliteStore(os.path.expanduser(url), url, create)
     driver = scheme.split("+", 1)[0].lower()  # accept SQLAlchemy-style postgresql+psycopg://
     if driver == "sqlite":
         from pactline.ledger.store_sqlite import SqliteStore
@@ -62,7 +63,7 @@ def open_store(url: str) -> Store:
         path = rest.split("?", 1)[0]
         if not path.startswith("/") or len(path) < 2:
             raise LedgerConfigError(f"SQLite ledger URL {url!r} must look like sqlite:///path/to/ledger.sqlite")
-        return SqliteStore(os.path.expanduser(path[1:]), url)
+        return SqliteStore(os.path.expanduser(path[1:]), url, create)
     if driver in ("postgresql", "postgres"):
         from pactline.ledger.store_postgres import PostgresStore
 

@@ -13,12 +13,12 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from pactline.ledger.checkpoint import SignedCheckpoint, sign_checkpoint
-from pactline.ledger.config import open_store, resolve_checkpoint_every, resolve_url
+from pactline.ledger.config import DEFAULT_CHECKPOINT_EVERY, open_store, resolve_checkpoint_every, resolve_url
 from pactline.ledger.entry import Entry, check_fields, payload_json, utc_now
 from pactline.ledger.errors import EntryNotFoundError, LedgerConfigError, LedgerCorruptError, ProofError
 from pactline.ledger.merkle import Frontier, consistency_path, inclusion_path, verify_inclusion
 from pactline.ledger.proofs import ConsistencyProof, InclusionProof, check_consistency_proof
-from pactline.ledger.signing import find_signing_key, load_public_key, load_signing_key, public_key_pem
+from pactline.ledger.signing import find_signing_key, key_id, load_public_key, load_signing_key, public_key_pem
 from pactline.ledger.store import Queries, Store, StoredEntry
 from pactline.ledger.verify import VerifyResult, verify_store
 
@@ -32,13 +32,23 @@ class Ledger:
     """
 
     def __init__(
-        self, store: Store, *, signing_key: Ed25519PrivateKey | None, checkpoint_every: int, home: Path | None
+        self,
+        store: Store,
+        *,
+        signing_key: Ed25519PrivateKey | None = None,
+        checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+        home: Path | None = None,
+        create: bool = True,
     ) -> None:
         self._store = store
         self._key = signing_key
         self._home = home
         self.checkpoint_every = checkpoint_every
-        self.origin = store.create_schema(f"pactline-ledger/{uuid.uuid4()}")
+        try:
+            self.origin = store.open_ledger(f"pactline-ledger/{uuid.uuid4()}", create)
+        except BaseException:
+            store.close()
+            raise
 
     @classmethod
     def open(
@@ -48,16 +58,17 @@ class Ledger:
         signing_key: Ed25519PrivateKey | None = None,
         checkpoint_every: int | None = None,
         home: Path | None = None,
+        create: bool = True,
     ) -> Ledger:
-        """Open (creating if needed) the ledger at `url`, else $PACTLINE_LEDGER_URL, else the SQLite default.
+        """Open the ledger at `url`, else $PACTLINE_LEDGER_URL, else the SQLite file in $PACTLINE_HOME.
 
-        The signing key is only loaded (or created) when a checkpoint is first signed, so an
-        auditor can open and verify a ledger with nothing but its public key.
+        It is created if missing unless `create` is False (then LedgerConfigError). The signing
+        key is only loaded (or created) when something is first signed, so an auditor can open
+        and verify a ledger with nothing but its public key.
         """
-        store = open_store(resolve_url(url))
-        return cls(
-            store, signing_key=signing_key, checkpoint_every=resolve_checkpoint_every(checkpoint_every), home=home
-        )
+        every = resolve_checkpoint_every(checkpoint_every)
+        store = open_store(resolve_url(url), create)
+        return cls(store, signing_key=signing_key, checkpoint_every=every, home=home, create=create)
 
     @property
     def url(self) -> str:
@@ -126,6 +137,15 @@ class Ledger:
         existing = q.checkpoint(tree_size)
         if existing is not None:
             return existing
+        latest = q.latest_checkpoint()
+        if latest is not None and latest.key_id != key_id(key):
+            # Most likely a node that made its own key file: its checkpoints would never verify
+            # against the ledger's public key, so refuse loudly instead of signing.
+            raise LedgerConfigError(
+                f"this ledger's checkpoints are signed by key {latest.key_id}, but the signing key "
+                f"configured here is {key_id(key)}: give every node the same key "
+                "(PACTLINE_LEDGER_SIGNING_KEY, or the same $PACTLINE_HOME/ledger/signing_key.pem)"
+            )
         frontier = Frontier()
         base = q.frontier_base(tree_size)
         if base is not None:

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from pactline.ledger.checkpoint import SignedCheckpoint
-from pactline.ledger.errors import LedgerStorageError
+from pactline.ledger.errors import LedgerConfigError, LedgerStorageError
 
 ENTRIES, CHECKPOINTS, META = "ledger_entries", "ledger_checkpoints", "ledger_meta"
+SCHEMA_VERSION = "1"
 _ENTRY_COLUMNS = "idx, ts, event, agreement_id, fingerprint, actor, payload, leaf_hash"
 _SELECT_CHECKPOINT = "SELECT origin, tree_size, root_hash, ts, key_id, signature FROM ledger_checkpoints"
 
@@ -181,11 +182,25 @@ class Store(ABC):
             with self._transaction(conn):
                 yield Queries(conn, self.placeholder)
 
-    def create_schema(self, origin: str) -> str:
-        """Create the tables if missing and return the ledger's origin (set once, at creation)."""
-        with self.write() as q:
+    @abstractmethod
+    def _has_schema(self, q: Queries) -> bool:
+        """Whether the ledger tables exist (asked without failing when they do not)."""
+
+    def open_ledger(self, origin: str, create: bool) -> str:
+        """The ledger's origin, creating tables and origin first when `create` and they are missing.
+
+        The origin is set once, by whichever process creates the ledger; everyone else reads it.
+        """
+        with self.read() as q:
+            existing = q.meta("origin") if self._has_schema(q) else None
+        if existing is not None:
+            return existing
+        if not create:
+            raise LedgerConfigError(f"no ledger at {self.display_url} (check the URL or PACTLINE_LEDGER_URL)")
+        with self.write() as q:  # under the write lock, so concurrent creators take turns
             for statement in self._schema():
                 q.run(statement)
+            q.set_meta_once("schema_version", SCHEMA_VERSION)
             q.set_meta_once("origin", origin)
             value = q.meta("origin")
         assert value is not None

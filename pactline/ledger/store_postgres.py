@@ -9,7 +9,7 @@ from typing import Any
 
 import psycopg
 
-from pactline.ledger.store import CHECKPOINTS, ENTRIES, META, Store
+from pactline.ledger.store import CHECKPOINTS, ENTRIES, META, Queries, Store
 
 
 class PostgresStore(Store):
@@ -38,6 +38,9 @@ class PostgresStore(Store):
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
             yield
+
+    def _has_schema(self, q: Queries) -> bool:
+        return q.run("SELECT to_regclass(?)", (META,))[0][0] is not None
 
     def _schema(self) -> list[str]:
         statements = [
