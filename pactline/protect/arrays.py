@@ -142,7 +142,7 @@ def first_row(values: ArrayLike, value: Any) -> int | None:
     """0-based index of the first row holding `value` (for error messages), or None."""
     plain = decode(values)
     try:
-        if pa.types.is_integer(plain.type) and isinstance(value, str):
+        if (pa.types.is_integer(plain.type) and isinstance(value, str)) or pa.types.is_string_view(plain.type):
             plain = pc.cast(plain, pa.string())
         idx = pc.index(plain, pa.scalar(value, type=plain.type)).as_py()
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
