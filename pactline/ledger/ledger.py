@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -80,7 +79,7 @@ class Ledger:
     def __enter__(self) -> Ledger:
         return self
 
-    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # -- keys ---------------------------------------------------------------------------
@@ -211,6 +210,8 @@ class Ledger:
         if tree_size is None:
             cp = self.latest_checkpoint()
             if cp is None or cp.tree_size <= index:
+                if not 0 <= index < self.size():
+                    raise EntryNotFoundError(f"ledger has no entry {index}")
                 cp = self.checkpoint()
         else:
             cp = self.checkpoint(tree_size)

@@ -149,6 +149,10 @@ class Store(ABC):
     def _schema(self) -> list[str]:
         """Statements creating the tables and append-only triggers (idempotent)."""
 
+    @abstractmethod
+    def _has_schema(self, q: Queries) -> bool:
+        """Whether the ledger tables exist (asked without failing when they do not)."""
+
     def _connection(self) -> Any:
         # A connection inherited through fork() is shared with the parent: never reuse it.
         if self._conn is None or self._pid != os.getpid():
@@ -182,17 +186,19 @@ class Store(ABC):
             with self._transaction(conn):
                 yield Queries(conn, self.placeholder)
 
-    @abstractmethod
-    def _has_schema(self, q: Queries) -> bool:
-        """Whether the ledger tables exist (asked without failing when they do not)."""
-
     def open_ledger(self, origin: str, create: bool) -> str:
         """The ledger's origin, creating tables and origin first when `create` and they are missing.
 
         The origin is set once, by whichever process creates the ledger; everyone else reads it.
         """
         with self.read() as q:
-            existing = q.meta("origin") if self._has_schema(q) else None
+            exists = self._has_schema(q)
+            existing, version = (q.meta("origin"), q.meta("schema_version")) if exists else (None, None)
+        if version not in (None, SCHEMA_VERSION):
+            raise LedgerConfigError(
+                f"ledger at {self.display_url} has schema version {version}; this Pactline reads "
+                f"version {SCHEMA_VERSION}: upgrade Pactline"
+            )
         if existing is not None:
             return existing
         if not create:

@@ -105,8 +105,10 @@ def verify_store(store: Store, origin: str, public_key: Ed25519PublicKey) -> Ver
 
     def check_due() -> None:
         nonlocal good, checked
-        while pending and pending[-1].tree_size == frontier.size:
+        while pending and pending[-1].tree_size <= frontier.size:
             cp = pending.pop()
+            if cp.tree_size < frontier.size:  # only a negative size can be passed over
+                raise _Failure(None, f"checkpoint with tree size {cp.tree_size} is not valid", cp.tree_size)
             _check_checkpoint(cp, origin, public_key, expected_key, frontier, good)
             good, checked = cp, checked + 1
 
