@@ -94,6 +94,40 @@ class RegexRecognizer(LocalRecognizer):
         return EntityRecognizer.remove_duplicates(out)
 
 
+class PhoneCandidates(LocalRecognizer):
+    """Presidio's PhoneRecognizer (python-phonenumbers, several regions) run only on digit groups
+    that could be phone numbers, not on the whole text.
+
+    The matcher's cost grows with text length and regions; cutting candidates first makes it
+    several times cheaper. Long unbroken digit runs (12+, no leading + or 00) are card or account
+    numbers, not phones, and are skipped.
+    """
+
+    _CANDIDATE = regex.compile(
+        r"(?<![\w+])(?:\+|00)?\(?\d[\d ().\-/]{5,22}\d(?:[ ]?(?:x|ext\.?)[ ]?\d{1,6})?(?!\w)",
+        regex.IGNORECASE,
+    )
+
+    def __init__(self, inner: PhoneRecognizer | None = None):
+        self.inner = inner or PhoneRecognizer()
+        super().__init__(supported_entities=["PHONE_NUMBER"], name="PactlinePhoneCandidates",
+                         context=self.inner.context)
+
+    def load(self) -> None:
+        pass
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: object = None) -> list[RecognizerResult]:
+        out: list[RecognizerResult] = []
+        for m in self._CANDIDATE.finditer(text):
+            cand = m.group()
+            digits = phone_digits(cand)
+            if not 7 <= digits <= 15 or (cand.isdigit() and len(cand) >= 12):
+                continue
+            for r in self.inner.analyze(cand, entities, None):
+                out.append(RecognizerResult(r.entity_type, m.start() + r.start, m.start() + r.end, r.score))
+        return EntityRecognizer.remove_duplicates(out)
+
+
 class OfflineEmailRecognizer(EmailRecognizer):
     """Presidio's email recognizer, validating the domain against the bundled suffix snapshot."""
 
@@ -108,9 +142,16 @@ def _card_validate(text: str) -> bool:
     return 12 <= len(digits) <= 19 and luhn_ok(digits)
 
 
+_EXTENSION = re.compile(r"\s?(?:x|ext\.?)\s?\d{1,6}$", re.IGNORECASE)
+
+
+def phone_digits(text: str) -> int:
+    """Digits of a phone number, not counting an extension (x123, ext. 45)."""
+    return sum(c.isdigit() for c in _EXTENSION.sub("", text))
+
+
 def _phone_invalid(text: str) -> bool | None:
-    digits = sum(c.isdigit() for c in text)
-    return None if 7 <= digits <= 15 else False
+    return None if 7 <= phone_digits(text) <= 15 else False
 
 
 _STREET_WORDS = (
@@ -225,14 +266,14 @@ def default_recognizers() -> list[Recognizer]:
         Recognizer("US_SSN", UsSsnRecognizer(), _rx(r"\d{3}[- .]?\d{2}[- .]?\d{4}"),
                    ("social", "security", "ssn", "ssns")),
         Recognizer("IP_ADDRESS", IpRecognizer(), _rx(r"\d\.\d|[0-9a-f]:[0-9a-f]|::"), ("ip", "ipv4", "ipv6")),
-        Recognizer("PHONE_NUMBER", PhoneRecognizer(), digits7,
+        Recognizer("PHONE_NUMBER", PhoneCandidates(), digits7,
                    ("phone", "telephone", "cell", "cellphone", "mobile", "call", "tel", "fax")),
         Recognizer(
             "PHONE_NUMBER",
             RegexRecognizer(
                 "PHONE_NUMBER",
-                [("phone", r"(?<![\w+\-.])(?:\+|00)?(?:\d{1,3}[ .-]?)?(?:\(\d{1,5}\)[ .-]?)?\d{2,5}"
-                           r"(?:[ .-]\d{2,5}){0,4}(?:[ ]?(?:x|ext\.?)[ ]?\d{1,5})?(?![\w-]|\.\d)", 0.1)],
+                [("phone", r"(?<![\w+\-.])(?:\+|00)?(?:\d{1,3}[ .-]?)?(?:\(\d{1,5}\)[ .-]?)?\d{2,12}"
+                           r"(?:[ .-]\d{2,8}){0,4}(?:[ ]?(?:x|ext\.?)[ ]?\d{1,5})?(?![\w-]|\.\d)", 0.1)],
                 validate=_phone_invalid,
             ),
             digits7,
@@ -243,7 +284,7 @@ def default_recognizers() -> list[Recognizer]:
         Recognizer("URL", UrlRecognizer(), _rx(r"://|www\.|\w\.[a-z]{2,}"), ("url", "website", "link", "site")),
         Recognizer(
             "LOCATION",
-            RegexRecognizer("LOCATION", [("address", _ADDRESS, 0.6)]),
+            RegexRecognizer("LOCATION", [("address", _ADDRESS, 0.9)]),
             _rx(r"\d|corner|uss "),
             ("address", "live", "lives", "located", "moved", "ship", "send"),
             in_columns=False,

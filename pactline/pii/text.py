@@ -27,7 +27,6 @@ from pactline.pii.recognizers import Hit
 DEFAULT_THRESHOLD = 0.4  # presidio-research's evaluation threshold
 NER_SCORE = 0.85  # Presidio's default score for spaCy entities
 NER_CHUNK = 5000  # characters per spaCy doc; longer texts are cut at line/sentence/space breaks
-NER_ENTITIES = frozenset({"PERSON", "LOCATION", "NRP", "DATE_TIME"})  # ORGANIZATION is opt-in
 BATCH_SIZE = 128
 
 # Capitalised words a sentence often starts with; such an opener alone does not justify NER.
@@ -47,9 +46,10 @@ _DATE_WORDS = regex.compile(
     r"friday|saturday|sunday|yesterday|tomorrow|tonight)\b",
     regex.IGNORECASE,
 )
-# Field labels the small model sometimes calls PERSON or GPE when they open a line.
+# Field labels the small model sometimes calls PERSON, GPE or ORG ("my IBAN is ...").
 _NOT_NAMES = frozenset({"email", "e-mail", "phone", "mobile", "tel", "fax", "card", "iban", "ssn", "address",
-                        "website", "url", "date", "name", "contact", "dob", "zip", "ip"})
+                        "website", "url", "date", "name", "contact", "dob", "zip", "ip", "pin", "cvv",
+                        "id", "passport", "license", "licence", "account", "sms", "pdf", "faq"})
 _DIGITS_ONLY = regex.compile(r"^[\d\s\-./]+$")
 _YEAR = regex.compile(r"^(?:1[89]\d\d|20\d\d)s?$")
 
@@ -87,6 +87,21 @@ def _chunks(text: str, size: int = NER_CHUNK) -> list[tuple[int, str]]:
     return out
 
 
+_SENTENCE_END = regex.compile(r"(?<=[.!?])\s+(?=[\p{Lu}\d\"'(])|\n")
+
+
+def _sentences(text: str) -> list[tuple[int, str]]:
+    """Sentences and lines of `text` with their offsets (a cheap splitter, enough for NER input)."""
+    out, start = [], 0
+    for m in _SENTENCE_END.finditer(text):
+        if m.start() > start:
+            out.append((start, text[start:m.start()]))
+        start = m.end()
+    if start < len(text):
+        out.append((start, text[start:]))
+    return out
+
+
 def _keep_ner(label: str, span_text: str) -> bool:
     text = span_text.strip()
     if not text:
@@ -97,7 +112,9 @@ def _keep_ner(label: str, span_text: str) -> bool:
             return bool(_YEAR.match(text))
         # "today", "next month": relative dates identify no one; keep dates with a number or a name.
         return bool(regex.search(r"\d", text) or _DATE_WORDS.search(text))
-    return not (label in ("PERSON", "LOCATION") and text.lower() in _NOT_NAMES)
+    if not regex.search(r"\p{L}", text):
+        return False  # "+1-887" is no name, place or group
+    return text.lower() not in _NOT_NAMES
 
 
 def ner_hits(texts: Sequence[str], engine: PiiEngine, entities: Iterable[str], batch_size: int = BATCH_SIZE,
@@ -112,8 +129,12 @@ def ner_hits(texts: Sequence[str], engine: PiiEngine, entities: Iterable[str], b
     out: list[list[Hit]] = [[] for _ in texts]
     if not labels or not texts:
         return out
-    pieces = [(i, off, chunk) for i, t in enumerate(texts) for off, chunk in _chunks(t)
-              if not prefilter or len(t) <= NER_CHUNK or needs_ner(chunk)]
+    if prefilter:
+        # only the sentences (or lines) that could hold an entity are parsed
+        pieces = [(i, off + s_off, sent) for i, t in enumerate(texts) for off, chunk in _chunks(t)
+                  for s_off, sent in _sentences(chunk) if needs_ner(sent)]
+    else:
+        pieces = [(i, off, chunk) for i, t in enumerate(texts) for off, chunk in _chunks(t)]
     docs = engine.nlp.pipe((p[2] for p in pieces), batch_size=batch_size, n_process=n_process)
     for (i, off, _), doc in zip(pieces, docs, strict=True):
         for ent in doc.ents:
@@ -161,7 +182,7 @@ def find_spans(texts: Sequence[str], engine: PiiEngine, entities: Iterable[str] 
                threshold: float = DEFAULT_THRESHOLD, batch_size: int = BATCH_SIZE,
                n_process: int = 1, stats: dict[str, int] | None = None) -> list[list[Hit]]:
     """Merged PII spans for each text (no deduplication here: callers pass distinct texts)."""
-    wanted = set(entities) if entities is not None else engine.entities - {"ORGANIZATION"}
+    wanted = set(entities) if entities is not None else engine.entities
     unknown = wanted - engine.entities
     if unknown:
         raise ValueError(f"unknown entities {sorted(unknown)}; this engine finds {sorted(engine.entities)}")
