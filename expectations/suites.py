@@ -1,0 +1,258 @@
+"""Suite builders: an agreement's quality rules, privacy thresholds and bias checks for one dataset
+become GX ExpectationSuites. Built-in expectations wherever GX has one; the custom ones otherwise.
+
+Each expectation's `meta["pactline"]` records the agreement clause it comes from, the threshold in
+the agreement's own terms and a one-line description, so results can be reported to a steward
+without re-reading the suite.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import great_expectations as gx
+import pandas as pd
+from great_expectations import expectations as gxe
+from great_expectations.expectations.expectation import Expectation
+
+from expectations.bias import (
+    ExpectDisparateImpactToBeAtLeast,
+    ExpectGroupMetricsToNotDrift,
+    ExpectGroupSharesToBeAtLeast,
+    ExpectParityDifferenceToBeAtMost,
+)
+from expectations.privacy import (
+    DEFAULT_IGNORE,
+    STRUCTURED_ENTITIES,
+    ExpectColumnValuesToHaveNoResidualPii,
+    ExpectQuasiIdentifiersToBeKAnonymous,
+    ExpectSensitiveColumnToBeLDiverse,
+)
+from pactline.agreement.model import Agreement, Column, Dataset, QualityRule
+from pactline.checks.metrics import group_metrics
+from pactline.errors import PolicyViolation
+
+_INTS = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+         "Int8Dtype", "Int16Dtype", "Int32Dtype", "Int64Dtype", "UInt8Dtype", "UInt16Dtype", "UInt32Dtype",
+         "UInt64Dtype"]
+_DATETIMES = ["datetime64[s]", "datetime64[ms]", "datetime64[us]", "datetime64[ns]"]
+_TEXT = ["str", "StringDtype"]  # never "object": GX would accept any Python value under it
+
+# Declared type -> type names ExpectColumnValuesToBeInTypeList accepts for the pandas frame that
+# pactline.checks.runner.to_pandas makes from the Arrow table (nullable ints and bools, dates as
+# datetime64, categoricals decoded to text, time zones normalised to UTC).
+ACCEPTED_DTYPES: dict[str, list[str]] = {
+    "string": _TEXT,
+    "text": _TEXT,
+    "categorical": [*_TEXT, "category"],
+    "integer": _INTS,
+    "float": ["float16", "float32", "float64", "Float32Dtype", "Float64Dtype"],
+    "boolean": ["bool", "BooleanDtype"],
+    "date": _DATETIMES,
+    "timestamp": _DATETIMES,
+}
+
+# What a transformation leaves of a column's type in released data.
+_TYPE_KEPT = {"keep", "date_shift"}
+# Columns whose released values may still carry PII and are text: scanned for residual PII. The
+# others are tokens (pseudonymise, encrypt), placeholders (redact), generalised quasi-identifiers
+# (k-anonymity covers them), dates, or dropped.
+_SCANNED = {"keep", "mask", "redact_text"}
+_NOT_SCANNED_CATEGORIES = {"protected_attribute", "label"}  # kept on purpose; "Asian" is an NRP to Presidio
+
+
+def suite_name(agreement: Agreement, dataset_id: str, kind: str) -> str:
+    return f"{agreement.metadata.id}.{dataset_id}.{kind}"
+
+
+def dataset_of(agreement: Agreement, dataset_id: str) -> tuple[int, Dataset]:
+    for i, d in enumerate(agreement.datasets):
+        if d.id == dataset_id:
+            return i, d
+    raise PolicyViolation("datasets", f"dataset {dataset_id!r} is not declared in agreement "
+                                      f"{agreement.metadata.id!r} (declared: {[d.id for d in agreement.datasets]})")
+
+
+def _with(expectation: Expectation, clause: str, threshold: Mapping[str, Any], description: str) -> Expectation:
+    expectation.meta = {"pactline": {"clause": clause, "threshold": dict(threshold), "description": description}}
+    return expectation
+
+
+def _suite(name: str, expectations: list[Expectation], **meta: Any) -> gx.ExpectationSuite:
+    """A suite not bound to any context (the runner adds it to its own). Identical expectations
+    (e.g. a not_null rule on a column also declared not nullable) are kept once, the first wins."""
+    unique: list[Expectation] = []
+    for e in expectations:
+        if not any(type(e) is type(u) and e.dict(exclude={"meta"}) == u.dict(exclude={"meta"}) for u in unique):
+            unique.append(e)
+    return gx.ExpectationSuite(name=name, expectations=unique, meta=dict(meta))
+
+
+def released_type(column: Column) -> str:
+    return column.type if column.transformation.kind in _TYPE_KEPT else "string"
+
+
+def rule_expectation(rule: QualityRule, clause: str) -> Expectation:
+    """The GX built-in expectation for one quality rule."""
+    col, mostly = rule.column, rule.mostly
+    share = "" if mostly == 1 else f" in at least {mostly:.0%} of rows"
+    if rule.rule == "not_null":
+        return _with(gxe.ExpectColumnValuesToNotBeNull(column=col, mostly=mostly), clause, {"mostly": mostly},
+                     f"{col} is never null{share}")
+    if rule.rule == "unique":
+        return _with(gxe.ExpectColumnValuesToBeUnique(column=col, mostly=mostly), clause, {"mostly": mostly},
+                     f"{col} is unique{share}")
+    if rule.rule == "range":
+        return _with(gxe.ExpectColumnValuesToBeBetween(column=col, min_value=rule.min, max_value=rule.max,
+                                                       mostly=mostly),
+                     clause, {"min": rule.min, "max": rule.max, "mostly": mostly},
+                     f"{col} lies between {rule.min} and {rule.max}{share}")
+    if rule.rule == "allowed_values":
+        return _with(gxe.ExpectColumnValuesToBeInSet(column=col, value_set=list(rule.values or []), mostly=mostly),
+                     clause, {"values": list(rule.values or []), "mostly": mostly},
+                     f"{col} is one of {list(rule.values or [])}{share}")
+    if rule.rule == "regex":
+        return _with(gxe.ExpectColumnValuesToMatchRegex(column=col, regex=rule.pattern, mostly=mostly),
+                     clause, {"pattern": rule.pattern, "mostly": mostly}, f"{col} matches {rule.pattern}{share}")
+    if rule.rule == "row_count":
+        lo = int(rule.min) if rule.min is not None else None
+        hi = int(rule.max) if rule.max is not None else None
+        return _with(gxe.ExpectTableRowCountToBeBetween(min_value=lo, max_value=hi), clause,
+                     {"min": lo, "max": hi}, f"row count between {lo} and {hi}")
+    raise ValueError(f"unknown quality rule {rule.rule!r}")
+
+
+def quality_suite(agreement: Agreement, dataset_id: str, *, stage: str = "raw") -> gx.ExpectationSuite:
+    """Schema (every declared column present with its declared type; non-nullable ones never null)
+    plus the agreement's quality rules for the dataset.
+
+    stage="raw" checks the mapped data against the declared types; stage="released" expects what
+    the transformations leave: dropped columns absent, transformed columns as text.
+    """
+    if stage not in ("raw", "released"):
+        raise ValueError("stage must be 'raw' or 'released'")
+    i, ds = dataset_of(agreement, dataset_id)
+    exps: list[Expectation] = []
+    for name, col in ds.columns.items():
+        where = f"datasets[{i}].columns.{name}"
+        if stage == "released" and col.transformation.kind == "drop":
+            continue
+        declared = col.type if stage == "raw" else released_type(col)
+        exps.append(_with(gxe.ExpectColumnToExist(column=name), where, {"present": True},
+                                    f"{name} is present"))
+        exps.append(_with(gxe.ExpectColumnValuesToBeInTypeList(column=name,
+                                                                          type_list=ACCEPTED_DTYPES[declared]),
+                                    f"{where}.type", {"type": declared}, f"{name} is of type {declared}"))
+        if not col.nullable:
+            exps.append(_with(gxe.ExpectColumnValuesToNotBeNull(column=name), f"{where}.nullable",
+                                        {"nullable": False}, f"{name} is never null (declared not nullable)"))
+    for j, rule in enumerate(agreement.quality_rules):
+        if rule.dataset == dataset_id:
+            exps.append(rule_expectation(rule, f"quality_rules[{j}]"))
+    return _suite(suite_name(agreement, dataset_id, "quality"), exps)
+
+
+def pseudonym_patterns(ds: Dataset) -> list[str]:
+    """Exact token shapes of the dataset's pseudonymised columns, e.g. cust_ + 32 hex digits."""
+    out = []
+    for col in ds.columns.values():
+        t = col.transformation
+        if t.kind == "pseudonymise":
+            out.append(rf"\b{re.escape(t.prefix)}[0-9a-f]{{{t.length}}}\b")
+    return sorted(set(out))
+
+
+def scanned_columns(ds: Dataset, present: Sequence[str]) -> list[str]:
+    """Released columns to scan for residual PII: declared text columns that keep (part of) their
+    content, and any column the agreement does not declare at all."""
+    out = []
+    for name in present:
+        col = ds.columns.get(name)
+        if col is None or (col.type in ("string", "text") and col.transformation.kind in _SCANNED
+              and col.category not in _NOT_SCANNED_CATEGORIES):
+            out.append(name)
+    return out
+
+
+def privacy_suite(agreement: Agreement, dataset_id: str, present: Sequence[str]) -> gx.ExpectationSuite:
+    """Residual PII per scanned column, k-anonymity over the declared quasi-identifiers present in
+    the data, and l-diversity of the sensitive column when the agreement asks for it.
+
+    What does not apply (no quasi-identifier in this dataset, ...) is listed in suite.meta["skipped"].
+    """
+    _, ds = dataset_of(agreement, dataset_id)
+    p = agreement.privacy
+    exps: list[Expectation] = []
+    skipped: list[str] = []
+    ignore = [*DEFAULT_IGNORE, *pseudonym_patterns(ds)]
+    for name in scanned_columns(ds, present):
+        # free text (and undeclared columns) get every entity; structured strings the identifier ones
+        free = name not in ds.columns or ds.columns[name].type == "text"
+        exps.append(_with(
+            ExpectColumnValuesToHaveNoResidualPii(column=name, max_rate=p.max_residual_pii_rate,
+                                                  entities=None if free else STRUCTURED_ENTITIES,
+                                                  ignore_patterns=ignore),
+            "privacy.max_residual_pii_rate", {"max_rate": p.max_residual_pii_rate},
+            f"{name}: share of values with residual PII at most {p.max_residual_pii_rate}"))
+    qis: list[str] = []
+    if p.k_anonymity:
+        qis = [q for q in p.k_anonymity.quasi_identifiers if q in present]
+        if qis:
+            k = p.k_anonymity.k
+            exps.append(_with(ExpectQuasiIdentifiersToBeKAnonymous(quasi_identifiers=qis, k=k),
+                                        "privacy.k_anonymity", {"k": k, "quasi_identifiers": qis},
+                                        f"every combination of {', '.join(qis)} is shared by at least {k} rows"))
+        else:
+            skipped.append(f"k-anonymity: none of the quasi-identifiers {p.k_anonymity.quasi_identifiers} "
+                           f"is in dataset {dataset_id}")
+    if p.l_diversity:
+        sensitive = p.l_diversity.sensitive_column
+        if not qis:  # without listed quasi-identifiers, the dataset's own declared ones
+            qis = [n for n, c in ds.columns.items() if c.category == "quasi_identifier" and n in present]
+        if sensitive in present and qis:
+            lv = p.l_diversity.l
+            exps.append(_with(
+                ExpectSensitiveColumnToBeLDiverse(quasi_identifiers=qis, sensitive_column=sensitive, l=lv),
+                "privacy.l_diversity", {"l": lv, "sensitive_column": sensitive, "quasi_identifiers": qis},
+                f"{sensitive} takes at least {lv} distinct values among rows sharing {', '.join(qis)}"))
+        else:
+            skipped.append(f"l-diversity: {sensitive} or quasi-identifiers not in dataset {dataset_id}")
+    return _suite(suite_name(agreement, dataset_id, "privacy"), exps, skipped=skipped)
+
+
+def bias_suite(agreement: Agreement, dataset_id: str, raw: pd.DataFrame | None = None) -> gx.ExpectationSuite:
+    """Per bias check and protected attribute: representation, disparate impact, parity difference,
+    and, given the raw data, drift of all of them between raw and released."""
+    dataset_of(agreement, dataset_id)
+    exps: list[Expectation] = []
+    for j, b in enumerate(agreement.bias_checks):
+        if b.dataset != dataset_id:
+            continue
+        where = f"bias_checks[{j}]"
+        common = {"label_column": b.label, "positive": b.positive}
+        for attr in b.protected_attributes:
+            exps.append(_with(ExpectGroupSharesToBeAtLeast(column=attr, min_share=b.min_group_share,
+                                                                     **common),
+                                        f"{where}.min_group_share", {"min_share": b.min_group_share},
+                                        f"each {attr} group holds at least {b.min_group_share:.0%} of rows"))
+            exps.append(_with(ExpectDisparateImpactToBeAtLeast(column=attr, min_ratio=b.min_disparate_impact,
+                                                                         **common),
+                                        f"{where}.min_disparate_impact", {"min_ratio": b.min_disparate_impact},
+                                        f"{b.label} rate of the lowest {attr} group / highest is at least "
+                                        f"{b.min_disparate_impact}"))
+            exps.append(_with(ExpectParityDifferenceToBeAtMost(column=attr,
+                                                                         max_difference=b.max_parity_difference,
+                                                                         **common),
+                                        f"{where}.max_parity_difference", {"max_difference": b.max_parity_difference},
+                                        f"{b.label} rate of the highest {attr} group - lowest is at most "
+                                        f"{b.max_parity_difference}"))
+            if raw is not None:
+                reference = group_metrics(raw, attr, b.label, b.positive).to_dict()
+                exps.append(_with(ExpectGroupMetricsToNotDrift(column=attr, reference=reference,
+                                                                         max_drift=b.max_drift, **common),
+                                            f"{where}.max_drift", {"max_drift": b.max_drift},
+                                            f"{attr} shares, {b.label} rates, DI and parity difference move by at "
+                                            f"most {b.max_drift} from raw to released"))
+    return _suite(suite_name(agreement, dataset_id, "bias"), exps)
