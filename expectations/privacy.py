@@ -188,7 +188,8 @@ class ExpectQuasiIdentifiersToBeKAnonymous(SentenceRenderer, BatchExpectation):
     threshold_keys: ClassVar[tuple[str, ...]] = ("k",)
     metric_dependencies = ("table.pactline_equivalence_classes",)
     success_keys = ("quasi_identifiers", "k", "max_examples")
-    sentence: ClassVar[str] = "Rows must be $k-anonymous over the quasi-identifiers $quasi_identifiers."
+    sentence: ClassVar[str] = ("Every combination of the quasi-identifiers $quasi_identifiers must be shared by at "
+                               "least $k rows (k-anonymity).")
 
     def _validate(self, metrics: dict, runtime_configuration: dict | None = None,
                   execution_engine: Any = None) -> dict[str, Any]:
@@ -211,7 +212,7 @@ class ExpectSensitiveColumnToBeLDiverse(SentenceRenderer, BatchExpectation):
     metric_dependencies = ("table.pactline_equivalence_classes",)
     success_keys = ("quasi_identifiers", "sensitive_column", "l", "max_examples")
     sentence: ClassVar[str] = ("$sensitive_column must take at least $l distinct values among the rows sharing "
-                               "quasi-identifiers $quasi_identifiers.")
+                               "the quasi-identifiers $quasi_identifiers (l-diversity).")
 
     def _validate(self, metrics: dict, runtime_configuration: dict | None = None,
                   execution_engine: Any = None) -> dict[str, Any]:

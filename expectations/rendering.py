@@ -7,6 +7,7 @@ the observed value GX shows next to it is always a number, never data.
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 from great_expectations.render import LegacyRendererType, RenderedStringTemplateContent
@@ -25,9 +26,16 @@ class SentenceRenderer:
                                runtime_configuration: Any = None, **kwargs: Any) -> list:
         if configuration is None and result is not None:
             configuration = result.expectation_config
-        raw = dict(configuration.kwargs) if configuration is not None else {}
-        params = {k: (", ".join(map(str, v)) if isinstance(v, list) else v) for k, v in raw.items()
-                  if isinstance(v, str | int | float | bool | list) and f"${k}" in cls.sentence}
+        params: dict[str, Any] = {}
+        if configuration is not None:
+            # the configuration's kwargs omit parameters left at their default; the model has them all
+            model = configuration.to_domain_obj()
+            for name in re.findall(r"\$(\w+)", cls.sentence):
+                value = getattr(model, name, None)
+                if isinstance(value, list):
+                    value = ", ".join(map(str, value))
+                if isinstance(value, str | int | float | bool):
+                    params[name] = value
         styling = (runtime_configuration or {}).get("styling")
         return [RenderedStringTemplateContent(
             content_block_type="string_template",
