@@ -46,7 +46,7 @@ _TEXT = ["str", "StringDtype"]  # never "object": GX would accept any Python val
 ACCEPTED_DTYPES: dict[str, list[str]] = {
     "string": _TEXT,
     "text": _TEXT,
-    "categorical": [*_TEXT, "category"],
+    "categorical": _TEXT,
     "integer": _INTS,
     "float": ["float16", "float32", "float64", "Float32Dtype", "Float64Dtype"],
     "boolean": ["bool", "BooleanDtype"],

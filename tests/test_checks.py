@@ -106,6 +106,16 @@ def test_quality_failure_names_expectation_observed_value_and_threshold(readmiss
     assert "unknown" not in json.dumps(result.to_dict())
 
 
+def test_quality_accepts_pandas_with_nullable_and_categorical_columns(readmission):
+    frame = admissions().to_pandas().astype({"sex": "category", "race": "category"})
+    frame.loc[3, "length_of_stay"] = None  # int column with a null arrives as float in plain pandas
+    result = check_quality(frame, readmission, "admissions")
+    assert [(o.expectation, o.columns) for o in result.failures] == [
+        ("expect_column_values_to_be_in_type_list", ["length_of_stay"])]
+    frame = admissions().to_pandas().astype({"sex": "category"})
+    assert check_quality(frame, readmission, "admissions").passed
+
+
 def test_regex_rule_honours_mostly(readmission):
     n = 120
     codes = ["??"] * 5 + [DIAGNOSES[0]] * (n - 5)  # 95.8% match, the agreement asks mostly 0.95

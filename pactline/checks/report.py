@@ -106,13 +106,33 @@ def _verdict(ok: bool) -> str:
 
 
 def _details(outcome: Mapping[str, Any]) -> str:
+    """The readable part first (masked residual-PII rows, smallest equivalence classes, groups below
+    a threshold), then everything as JSON behind a <details> toggle (native HTML, no script)."""
     details = outcome.get("details") or {}
     if not details:
         return ""
+    parts = []
+    if details.get("error"):
+        parts.append(f"<div class=\"fail\">{_e(details['error'])}</div>")
+    if details.get("examples"):
+        rows = "".join(f"<li>row {_e(x.get('row'))} ({_e(', '.join(x.get('entities', [])))}): "
+                       f"<code>{_e(x.get('masked', ''))}</code></li>" for x in details["examples"])
+        parts.append(f"{_e(details.get('rows_with_pii'))} of {_e(details.get('rows_checked'))} values; masked:"
+                     f"<ul>{rows}</ul>")
+    smallest = details.get("smallest") or []
+    if smallest:
+        keys = list(smallest[0].get("values", {}))
+        extra = [k for k in smallest[0] if k != "values"]
+        head = "".join(f"<th>{_e(k)}</th>" for k in [*keys, *extra])
+        body = "".join("<tr>" + "".join(f"<td>{_e(c['values'].get(k))}</td>" for k in keys)
+                       + "".join(f"<td>{_e(c.get(k))}</td>" for k in extra) + "</tr>" for c in smallest)
+        parts.append(f"smallest classes of {_e(details.get('classes'))}:<table><tr>{head}</tr>{body}</table>")
+    for key in ("below", "exceeded"):
+        if details.get(key):
+            parts.append(f"{_e(key)}: {_e(', '.join(map(str, details[key])))}")
     text = json.dumps(details, indent=1, ensure_ascii=False, sort_keys=True)
-    error = details.get("error")
-    head = f"<div class=\"fail\">{_e(error)}</div>" if error else ""
-    return f"{head}<details><summary>details</summary><pre>{_e(text)}</pre></details>"
+    parts.append(f"<details><summary>all details</summary><pre>{_e(text)}</pre></details>")
+    return "".join(parts)
 
 
 def _outcomes_table(outcomes: list[Mapping[str, Any]]) -> str:

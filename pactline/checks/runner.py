@@ -40,7 +40,11 @@ def to_pandas(table: pa.Table | pd.DataFrame) -> pd.DataFrame:
     """The frame GX validates: integers and booleans stay integer/boolean with nulls (no silent float
     or object), dates become datetime64, dictionary columns their value type, timestamps UTC."""
     if isinstance(table, pd.DataFrame):
-        return table
+        # through Arrow, so a frame gets the same dtypes as a table (date objects, categoricals, ...)
+        try:
+            table = pa.Table.from_pandas(table, preserve_index=False)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return table  # mixed-type object columns: validate as given; the type checks will say so
     columns = []
     for field in table.schema:
         col = table.column(field.name)
