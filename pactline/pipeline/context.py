@@ -1,4 +1,10 @@
-"""What every step needs to know about the run it belongs to."""
+"""What every step needs to know about the run it belongs to.
+
+The run's data root is bound to a vault (keyring + catalog built from the run's key store) and to
+`version_for`, which maps every path of the layout to its version: the first write into a
+version's folder creates the version (catalog row and data key), and every file in it is then
+encrypted with that key. Steps only name paths; none of them sees a key.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pactline.agreement import LoadedAgreement
+from pactline.errors import PactlineError
 from pactline.keys import KeyStore
-from pactline.store import DataRoot
+from pactline.store import Catalog, DataRoot, Vault, VersionRecord
+
+MANIFEST = "manifest.json"
+# top-level folder -> the retention zone its versions count under (shared: the output's zone)
+AREA_ZONES = {"landing": "landing", "staging": "staging", "reports": "staging"}
 
 # record(event, payload): writes one entry to the ledger. Payloads never hold secrets or raw values.
 Recorder = Callable[[str, dict[str, Any]], None]
@@ -41,6 +52,13 @@ class RunContext:
     recorder: Recorder
     actor: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    vault: Vault | None = None
+    _versions: dict[str, VersionRecord] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.vault is None:
+            self.vault = Vault.open(self.keystore)
+        self.root = self.root.bound(vault=self.vault, resolver=self.version_for)
 
     @property
     def agreement(self):
@@ -65,6 +83,40 @@ class RunContext:
 
     def shared(self, output: str, version: str) -> str:
         return f"{self.loaded.id}/shared/{output}/{version}"
+
+    # -- versions ----------------------------------------------------------------------------
+    def zone_of(self, area: str, name: str) -> str:
+        if area == "shared":
+            output = next((o for o in self.agreement.outputs if o.id == name), None)
+            if output is None:
+                raise PactlineError(f"{self.loaded.id}: no output {name!r} in the agreement; nothing is shared")
+            return output.zone
+        return AREA_ZONES[area]
+
+    def new_record(self, area: str, name: str, base: str, *, state: str = "live",
+                   replaces: str | None = None, created_at: dt.datetime | None = None) -> VersionRecord:
+        return Catalog.new_record(self.loaded.id, area, self.zone_of(area, name), name, base, state=state,
+                                  run_id=self.run_id, fingerprint=self.loaded.fingerprint, replaces=replaces,
+                                  created_at=created_at)
+
+    def version_for(self, rel: str) -> VersionRecord | None:
+        """The version a path belongs to (created on first use); None for manifests and paths outside zones.
+
+        A path inside a zone that does not fit the layout is refused rather than written in clear.
+        """
+        parts = rel.split("/")
+        if len(parts) < 2 or parts[0] != self.loaded.id or parts[1] not in (*AREA_ZONES, "shared"):
+            return None
+        if parts[-1] == MANIFEST:
+            return None
+        if len(parts) < 5 or any(not p or p.startswith(".") for p in parts[2:4]):
+            raise PactlineError(f"{rel}: not a file of a version folder <agreement>/<zone>/<name>/<version>/; "
+                                "refusing to write it unencrypted")
+        base = "/".join(parts[:4])
+        if base not in self._versions:
+            assert self.vault is not None
+            self._versions[base] = self.vault.version_at(self.new_record(parts[1], parts[2], base))
+        return self._versions[base]
 
 
 def safe_run_id(run_id: str) -> str:

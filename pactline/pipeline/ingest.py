@@ -1,9 +1,10 @@
-"""ingest: copy the partner's file into the landing zone as an immutable, content-addressed version."""
+"""ingest: copy the partner's file into the landing zone as an immutable, content-addressed, encrypted version."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import uuid
 from typing import Any
 
 import fsspec
@@ -22,34 +23,71 @@ def ingest(ctx: RunContext, dataset_id: str) -> dict[str, Any]:
                version=meta.version, effective=meta.effective.isoformat(), expires=meta.expires.isoformat())
     uri = resolve_source(ds.source.uri, ctx.loaded.base_dir)
     ext = ds.source.format
-    tmp_rel = f"{ctx.loaded.id}/landing/{dataset_id}/.incoming-{safe_run_id(ctx.run_id)}.{ext}"
+    vault = ctx.vault
+    assert vault is not None
+    # The copy is encrypted as it streams in, under a pending version whose folder is renamed to the
+    # content hash once the hash is known: no byte of the partner's file is ever at rest in clear.
+    pending_dir = f"{ctx.loaded.id}/landing/{dataset_id}/.incoming-{safe_run_id(ctx.run_id)}-{uuid.uuid4().hex[:8]}"
+    pending = vault.new_version(ctx.new_record("landing", dataset_id, pending_dir, state="writing"))
+    tmp_rel = f"{pending_dir}/source.{ext}"
     digest = hashlib.sha256()
     size = 0
     try:
-        with fsspec.open(uri, "rb") as src, ctx.root.open_write(tmp_rel) as dst:
+        with fsspec.open(uri, "rb") as src, ctx.root.open_write(tmp_rel, version=pending) as dst:
             while chunk := src.read(CHUNK):
                 digest.update(chunk)
                 size += len(chunk)
                 dst.write(chunk)
     except FileNotFoundError:
+        _discard(ctx, pending.version_id, pending_dir, "source not found")
         raise DataError(f"dataset {dataset_id}: source {ds.source.uri} not found (resolved to {uri})") from None
     if size == 0:
-        ctx.root.delete(tmp_rel)
+        _discard(ctx, pending.version_id, pending_dir, "source empty")
         raise DataError(f"dataset {dataset_id}: source {ds.source.uri} is empty")
     sha = digest.hexdigest()
-    version = ctx.landing(dataset_id, sha)
-    data_rel = f"{version}/source.{ext}"
-    reused = ctx.root.exists(f"{version}/manifest.json")
-    if reused:
-        ctx.root.delete(tmp_rel)  # same bytes already landed: versions are immutable, keep the first
+    version_dir = ctx.landing(dataset_id, sha)
+    data_rel = f"{version_dir}/source.{ext}"
+    manifest = {
+        "zone": "landing", "agreement_id": ctx.loaded.id, "fingerprint": ctx.loaded.fingerprint,
+        "dataset": dataset_id, "source_uri": ds.source.uri, "format": ext, "sha256": sha, "bytes": size,
+        "ingested_at": dt.datetime.now(dt.UTC).isoformat(), "run_id": ctx.run_id, "encryption": "envelope/AES-256-GCM",
+    }
+    existing = vault.catalog.at(version_dir)
+    if existing is not None and existing.state == "writing":
+        # an ingest of the same bytes was killed after claiming this folder: finish or drop its copy
+        if ctx.root.exists(data_rel):
+            ctx.root.write_json(f"{version_dir}/manifest.json", {**manifest, "version_id": existing.version_id})
+            existing = vault.catalog.update(existing.version_id, expect=["writing"], state="live")
+        else:
+            _discard(ctx, existing.version_id, version_dir, "interrupted ingest")
+            existing = None
+    if existing is None:
+        try:  # claim the folder first: of two ingests racing with the same bytes, one wins, one reuses
+            vault.catalog.update(pending.version_id, expect=["writing"], base=version_dir)
+        except Exception:
+            existing = vault.catalog.at(version_dir)
+            if existing is None:
+                raise
+    reused = existing is not None
+    if existing is not None:
+        # same bytes already landed: versions are immutable, keep the first; this copy never was a version
+        _discard(ctx, pending.version_id, pending_dir, "duplicate of a landed version")
+        version_id = existing.version_id
     else:
         ctx.root.move(tmp_rel, data_rel)
-        ctx.root.write_json(f"{version}/manifest.json", {
-            "zone": "landing", "agreement_id": ctx.loaded.id, "fingerprint": ctx.loaded.fingerprint,
-            "dataset": dataset_id, "source_uri": ds.source.uri, "format": ext, "sha256": sha, "bytes": size,
-            "ingested_at": dt.datetime.now(dt.UTC).isoformat(), "run_id": ctx.run_id,
-        })
+        ctx.root.delete(pending_dir, recursive=True)
+        ctx.root.write_json(f"{version_dir}/manifest.json", {**manifest, "version_id": pending.version_id})
+        vault.catalog.update(pending.version_id, expect=["writing"], state="live")
+        version_id = pending.version_id
     result = {"dataset": dataset_id, "landing": data_rel, "sha256": sha, "bytes": size, "reused": reused,
-              "source_uri": ds.source.uri, "format": ext}
+              "source_uri": ds.source.uri, "format": ext, "version_id": version_id}
     ctx.record("data.ingested", **result)
     return result
+
+
+def _discard(ctx: RunContext, version_id: str, folder: str, why: str) -> None:
+    """Drop a pending copy that never became a version: its key, its files, its catalog row."""
+    assert ctx.vault is not None
+    ctx.vault.keyring.destroy(version_id, f"ingest discarded: {why}")
+    ctx.root.delete(folder, recursive=True)
+    ctx.vault.catalog.delete(version_id)

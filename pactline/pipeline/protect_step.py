@@ -44,6 +44,8 @@ def protect(ctx: RunContext, dataset_id: str, mapped: str, overrides: dict[str, 
     summary = [asdict(a) if is_dataclass(a) else dict(a) for a in actions]
     for action in summary:
         ctx.record("transform.applied", dataset=dataset_id, **action)
-    return {"dataset": dataset_id, "staging": out_rel, "rows": protected.num_rows,
+    version = ctx.version_for(out_rel)
+    return {"dataset": dataset_id, "staging": out_rel, "version_id": version.version_id if version else None,
+            "rows": protected.num_rows,
             "columns": protected.schema.names, "overrides": overrides or {}, "actions": summary,
             "known_identifiers_redacted": known}

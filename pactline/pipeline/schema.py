@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from pactline.errors import DataError
 from pactline.pipeline.casting import ARROW_TYPES, cast_column
@@ -28,11 +27,11 @@ def map_schema(ctx: RunContext, dataset_id: str, landing: str) -> dict[str, Any]
     out_rel = ctx.staging(dataset_id, "mapped.parquet")
     rows = 0
     name = f"{ds.source.uri} (landing copy {landing.rsplit('/', 2)[-2][:12]})"
-    with ctx.root.fs.open(ctx.root.path(landing), "rb") as src:
+    with ctx.root.open_read(landing) as src:  # decrypted as it streams
         names, batches = iter_batches(src, name, ds.source.format, ds.source.delimiter)
         renamed, dropped = _check_columns(names, to_canonical, ds.columns, dataset_id)
         by_canonical = {renamed.get(n, n): n for n in names if n not in dropped}
-        with ctx.root.open_write(out_rel) as dst, pq.ParquetWriter(dst, schema, compression="zstd") as writer:
+        with ctx.root.parquet_writer(out_rel, schema) as writer:  # encrypted with the staging version's key
             for batch in batches:
                 arrays = [
                     cast_column(batch.column(by_canonical[col_name]), col.type, col_name, offset=rows,
@@ -43,7 +42,9 @@ def map_schema(ctx: RunContext, dataset_id: str, landing: str) -> dict[str, Any]
                 rows += batch.num_rows
     if rows == 0:
         raise DataError(f"dataset {dataset_id}: the source has a header but no rows")
-    result = {"dataset": dataset_id, "staging": out_rel, "rows": rows, "renamed": renamed,
+    version = ctx.version_for(out_rel)
+    result = {"dataset": dataset_id, "staging": out_rel, "version_id": version.version_id if version else None,
+              "rows": rows, "renamed": renamed,
               "dropped_undeclared": dropped, "types": {n: c.type for n, c in ds.columns.items()}}
     ctx.record("schema.mapped", **result)
     return result
