@@ -217,11 +217,11 @@ def _f(x: Any, digits: int = 3) -> str:
 def show(title: str, rows: int, runs: list[Run]) -> None:
     print(f"\n== {title}: train {runs[0].report.rows['real_train']} rows, holdout "
           f"{runs[0].report.rows['real_holdout']}, sample {rows} ==")
-    head = f"{'':34}" + "".join(f"{r.name:>14}" for r in runs)
+    head = f"{'':34}" + "".join(f"{r.name:>18}" for r in runs)
     print(head)
 
     def line(label: str, get: Callable[[Run], Any], digits: int = 3) -> None:
-        print(f"{label:34}" + "".join(f"{_f(get(r), digits):>14}" for r in runs))
+        print(f"{label:34}" + "".join(f"{_f(get(r), digits):>18}" for r in runs))
 
     line("fit seconds", lambda r: r.fit, 2)
     line("sample seconds", lambda r: r.sample, 2)
@@ -231,11 +231,14 @@ def show(title: str, rows: int, runs: list[Run]) -> None:
     line("quality score", lambda r: r.report.quality.get("score"))
     line("  column shapes", lambda r: r.report.quality.get("column_shapes"))
     line("  column pair trends", lambda r: r.report.quality.get("column_pair_trends"))
+    line("  real holdout's score (ceiling)", lambda r: r.report.quality.get("holdout_reference_score"))
     line("diagnostic score", lambda r: r.report.diagnostic.get("score"))
     line("DCRBaselineProtection", lambda r: r.report.privacy["dcr_baseline_protection"].get("score"))
     line("DCROverfittingProtection", lambda r: r.report.privacy["dcr_overfitting_protection"].get("score"))
     line("DisclosureProtection", lambda r: r.report.privacy["disclosure_protection"].get("score"))
     line("exact copies of real rows", lambda r: r.report.privacy["exact_copies"])
+    line("  copy rate (holdout's by chance)", lambda r: f"{r.report.privacy['exact_copy_rate']:.4f} "
+         f"({_f(r.report.privacy['holdout_copy_rate'], 4)})")
     line("leaked real identifier values", lambda r: r.report.privacy["leaked_identifiers"])
     line("evaluate seconds", lambda r: r.report.seconds["total"], 2)
     line("gates passed", lambda r: "yes" if r.report.passed else "no")
@@ -252,6 +255,8 @@ def show(title: str, rows: int, runs: list[Run]) -> None:
             print(f"  {r.name} gate failed: {c.describe()}")
         for n in r.report.notes:
             print(f"  {r.name}: {n}")
+        if r.report.privacy["disclosure_protection"].get("note"):
+            print(f"  {r.name} DisclosureProtection: {r.report.privacy['disclosure_protection']['note']}")
     print(f"  evaluate sample sizes: {p.report.sample_sizes}; seconds: {p.report.seconds}")
 
 

@@ -22,6 +22,7 @@ from pactline.agreement.model import QualityRule, Synthesizer, SyntheticThreshol
 from pactline.pipeline.casting import ARROW_TYPES, cast_column
 from pactline.pipeline.source import iter_batches
 from pactline.synth import (
+    SynthesisError,
     SyntheticGateFailed,
     SynthReport,
     build_metadata,
@@ -198,6 +199,13 @@ def test_save_load_round_trip_samples_the_same(trained, split, admissions):
             assert value.strip().encode() not in raw, column
 
 
+def test_bad_setup_is_a_typed_error(split, agreement, trained):
+    with pytest.raises(SynthesisError, match="not a Faker locale"):
+        train(split[0], agreement.dataset("admissions"), Synthesizer(locale="xx_YY"))
+    with pytest.raises(SynthesisError, match="rows must be at least 1"):
+        sample(trained, 0)
+
+
 def test_load_refuses_foreign_bytes():
     from pactline.errors import DataError
 
@@ -238,6 +246,7 @@ def test_neural_synthesizers_train_for_an_epoch(split, agreement, model, admissi
     assert out.num_rows == 60 and out.schema == trained_nn.schema
     assert not (_identifier_values(admissions, ["email", "phone", "insurance_id"]) & _all_text(out))
     assert sample(trained_nn, 60).equals(out)
+    assert trained_nn.describe()["effective_batch_size"] == (50 if model == "ctgan" else 55)  # CTGAN: pac 10
 
 
 def test_nothing_touches_the_network(split, agreement, monkeypatch):

@@ -11,18 +11,20 @@
     gate(report)                                                   # raises SyntheticGateFailed
 
 Where: metadata.py (roles and sdtypes), fakers.py (faked identifiers, collisions), frames.py
-(Arrow <-> pandas), train.py, evaluate.py, report.py, quiet.py (no SDV usage logs or noise).
+(Arrow <-> pandas), train.py, evaluate.py, report.py, errors.py, quiet.py (no SDV usage logs or noise).
 """
 
+from pactline.synth.errors import SynthesisError, SyntheticGateFailed
 from pactline.synth.evaluate import evaluate, split_holdout
 from pactline.synth.metadata import ColumnSpec, build_metadata, plan_columns, rules_for
-from pactline.synth.report import Check, SyntheticGateFailed, SynthReport, gate
+from pactline.synth.report import Check, SynthReport, gate
 from pactline.synth.train import TrainedSynthesizer, load, sample, save, train
 
 __all__ = [
     "Check",
     "ColumnSpec",
     "SynthReport",
+    "SynthesisError",
     "SyntheticGateFailed",
     "TrainedSynthesizer",
     "build_metadata",

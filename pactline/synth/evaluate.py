@@ -13,7 +13,9 @@ minutes (SDMetrics' DCR compares every synthetic row with every real row, in pan
                                       (equal sizes: a bigger reference set is closer by itself)
     DisclosureProtection (CAP)        DISCLOSURE_SAMPLE rows of real_train and of synthetic
 
-Exact copies and leaked identifiers are counted on every row. DCR, quality and disclosure use
+Exact copies and leaked identifiers are counted on every row. Two references help read them: the
+quality score the real holdout gets against the training rows (the ceiling at this sample size),
+and the share of holdout rows equal to a training row (the copy rate chance alone gives). DCR, quality and disclosure use
 the modelled columns only: faked and regenerated columns carry nothing learned.
 """
 
@@ -208,7 +210,8 @@ def evaluate(real_train: pa.Table, real_holdout: pa.Table | None, synthetic: pa.
     started = time.perf_counter()
     specs: list[ColumnSpec] = trained.columns if trained else plan_columns(dataset, real_train.schema, rules)
     present = [s for s in specs if s.name in synthetic.column_names and s.name in real_train.column_names]
-    modelled = [s for s in present if s.role == "modelled"]
+    # a column with no real value has no shape, distance or attack to measure
+    modelled = [s for s in present if s.role == "modelled" and real_train[s.name].null_count < real_train.num_rows]
     names = [s.name for s in modelled]
     holdout = real_holdout if real_holdout is not None and real_holdout.num_rows else None
     reals = [real_train] + ([holdout] if holdout is not None else [])
@@ -231,6 +234,12 @@ def evaluate(real_train: pa.Table, real_holdout: pa.Table | None, synthetic: pa.
         if names:
             quality = _guarded("quality report", notes, _quality, to_pandas(q_real, names),
                                to_pandas(q_synth, names), md_model) or quality
+            if holdout is not None:
+                # the score fresh real rows get: the ceiling at this sample size (high-cardinality
+                # columns make contingency scores noisy even for a perfect synthesizer)
+                ref = _guarded("reference quality of the holdout", notes, _quality, to_pandas(q_real, names),
+                               to_pandas(_subsample(holdout, QUALITY_SAMPLE, rng), names), md_model)
+                quality["holdout_reference_score"] = ref["score"] if ref else None
         else:
             notes.append("no modelled columns: quality, DCR and disclosure metrics need at least one")
         seconds["quality"] = time.perf_counter() - t
@@ -257,6 +266,11 @@ def evaluate(real_train: pa.Table, real_holdout: pa.Table | None, synthetic: pa.
 
     t = time.perf_counter()
     privacy["exact_copies"] = exact_copies(reals, synthetic, names)
+    privacy["exact_copy_rate"] = privacy["exact_copies"] / synthetic.num_rows if synthetic.num_rows else 0.0
+    # real rows equal a training row by chance too (generalised data, few columns): the holdout's
+    # rate is what coincidence alone gives; a synthetic rate far above it means memorised rows
+    privacy["holdout_copy_rate"] = (exact_copies([real_train], holdout, names) / holdout.num_rows
+                                    if holdout is not None else None)
     identifiers = [s.name for s in specs if s.category == "direct_identifier" or s.role == "regenerated"]
     by_column = leaked_identifiers(reals, synthetic, identifiers)
     privacy["leaked_identifiers"] = sum(by_column.values())

@@ -11,20 +11,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from pactline.errors import PactlineError
-
-
-class SyntheticGateFailed(PactlineError):
-    """Synthetic data missed one or more of the agreement's privacy.synthetic thresholds."""
-
-    def __init__(self, failed: list[Check], dataset: str = ""):
-        self.failed = failed
-        what = "; ".join(c.describe() for c in failed)
-        where = f"synthetic data for {dataset}" if dataset else "synthetic data"
-        super().__init__(
-            f"{where} failed {len(failed)} gate(s): {what}. The release is stopped; retrain (another model, "
-            "more epochs, train_on protected) or, if the agreement allows it, change privacy.synthetic"
-        )
+from pactline.synth.errors import SyntheticGateFailed
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,14 @@ Which table to train on (raw or protected) is the policy engine's decision, not 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import random
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import torch
+from faker.config import AVAILABLE_LOCALES
 from sdv.single_table import CTGANSynthesizer, GaussianCopulaSynthesizer, TVAESynthesizer
 from sdv.single_table.base import BaseSingleTableSynthesizer
 from sdv.utils import load_synthesizer
@@ -32,6 +34,7 @@ from sdv.utils import load_synthesizer
 from pactline.agreement.model import Dataset, QualityRule, Synthesizer
 from pactline.errors import DataError
 from pactline.synth import fakers
+from pactline.synth.errors import SynthesisError
 from pactline.synth.frames import to_arrow, to_pandas
 from pactline.synth.metadata import (
     FAKER_FUNCTIONS,
@@ -48,7 +51,7 @@ from pactline.synth.quiet import sdv_quiet
 FORMAT = "pactline-synth/1"
 IN_MODEL = ("faked", "regenerated", "modelled")
 MAX_SAMPLE_ROUNDS = 20
-CTGAN_PAC = 10  # CTGAN packs rows in groups of pac: its batch size must be a multiple
+CTGAN_PAC = 10
 
 
 @dataclass
@@ -86,17 +89,27 @@ class TrainedSynthesizer:
             "model": self.params.model,
             "params": self.params.model_dump(mode="json"),
             "rows_trained": self.rows_trained,
+            "effective_batch_size": effective_batch_size(self.params),
             "fit_seconds": round(self.fit_seconds, 3),
             "columns": [c.to_dict() for c in self.columns],
             "rules": [{"kind": type(r).__name__.lower(), **r.__dict__} for r in self.rules],
         }
 
 
-def seed_everything(seed: int) -> None:
-    """Python, numpy and torch global generators: CTGAN/TVAE training and rdt draw from them."""
+@contextlib.contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Seed Python's, numpy's and torch's global generators (CTGAN/TVAE training and rdt draw from
+    them), and put them back afterwards so the caller's process keeps its own random state."""
+    states = random.getstate(), np.random.get_state(), torch.get_rng_state()
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+    try:
+        yield
+    finally:
+        random.setstate(states[0])
+        np.random.set_state(states[1])
+        torch.set_rng_state(states[2])
 
 
 def _output_schema(table: pa.Table, specs: Sequence[ColumnSpec]) -> pa.Schema:
@@ -113,13 +126,20 @@ def _output_schema(table: pa.Table, specs: Sequence[ColumnSpec]) -> pa.Schema:
     return pa.schema(fields)
 
 
+def effective_batch_size(params: Synthesizer) -> int | None:
+    """CTGAN packs rows in groups of pac=10, so its batch size is rounded down to a multiple of 10."""
+    if params.model == "ctgan":
+        return max(CTGAN_PAC, params.batch_size - params.batch_size % CTGAN_PAC)
+    return params.batch_size if params.model == "tvae" else None
+
+
 def _make_synthesizer(md: Any, specs: Sequence[ColumnSpec], params: Synthesizer) -> BaseSingleTableSynthesizer:
     if params.model == "gaussian_copula":
         # A category's UniformEncoder output is uniform on [0, 1] by construction: fitting it
         # with the default beta distribution only costs time (about 1 s per column per 100k rows).
         uniform = {s.name: "uniform" for s in specs if s.role == "modelled" and s.sdtype in ("categorical", "boolean")}
         return GaussianCopulaSynthesizer(md, numerical_distributions=uniform, default_distribution="beta")
-    batch = max(CTGAN_PAC * 2, params.batch_size - params.batch_size % (CTGAN_PAC * 2))
+    batch = effective_batch_size(params)
     if params.model == "ctgan":
         return CTGANSynthesizer(md, epochs=params.epochs, batch_size=batch, enable_gpu=False, verbose=False)
     return TVAESynthesizer(md, epochs=params.epochs, batch_size=batch, enable_gpu=False, verbose=False)
@@ -135,14 +155,17 @@ def train(table: pa.Table, dataset: Dataset, params: Synthesizer, *,
     """
     if table.num_rows == 0:
         raise DataError(f"dataset {dataset.id}: cannot train a synthesizer on an empty table")
+    if params.locale not in AVAILABLE_LOCALES:
+        raise SynthesisError(f"synthesizer locale {params.locale!r} is not a Faker locale; use one such as "
+                             "en_US, de_DE or nl_NL in the output's synthesizer section")
     specs = plan_columns(dataset, table.schema, rules)
     used = [s for s in specs if s.role in IN_MODEL]
     if not used:
-        raise DataError(f"dataset {dataset.id}: no column may reach the synthesizer (all dropped or free text)")
+        raise SynthesisError(f"dataset {dataset.id}: no column may reach the synthesizer (all are dropped, "
+                             "free text or undeclared)")
     md = metadata_from_specs(specs, dataset.id, table.schema)
     frame = to_pandas(table, [s.name for s in used])
-    seed_everything(params.seed)
-    with sdv_quiet():
+    with seeded(params.seed), sdv_quiet():
         synth = _make_synthesizer(md, specs, params)
         data = {dataset.id: frame}
         synth.auto_assign_transformers(data)
@@ -193,7 +216,7 @@ def _sample_frame(trained: TrainedSynthesizer, rows: int) -> pd.DataFrame:
         need -= len(parts[-1])
         if need <= 0:
             return pd.concat(parts, ignore_index=True)
-    raise DataError(
+    raise SynthesisError(
         f"dataset {trained.dataset_id}: could not sample {rows} rows that obey the agreement's range and "
         f"allowed_values rules in {MAX_SAMPLE_ROUNDS} rounds; check that the training data obeys them"
     )
@@ -219,11 +242,13 @@ def sample(trained: TrainedSynthesizer, rows: int | None = None, *, avoid: pa.Ta
     equals a value of the training table, nor of any table in `avoid` (pass the real rows the
     synthesizer was not trained on, e.g. the holdout, and, after `load`, the training table).
     """
-    rows = rows or trained.params.rows or trained.rows_trained
+    if rows is None:
+        rows = trained.params.rows or trained.rows_trained
+    if rows < 1:
+        raise SynthesisError(f"rows must be at least 1, got {rows}")
     seed = trained.params.seed if seed is None else seed
     synth = trained.synthesizer
-    seed_everything(seed)
-    with sdv_quiet():
+    with seeded(seed), sdv_quiet():
         synth.reset_sampling()
         # SDV seeds its model with a fixed constant unless told otherwise; this is the only hook
         synth._set_random_state(seed)
