@@ -24,15 +24,16 @@ Label = bool | int | float | str
 
 class TableGroupMetrics(TableMetricProvider):
     metric_name = "table.pactline_group_metrics"
-    value_keys = ("column", "label_column", "positive")
-    default_kwarg_values = {"label_column": None, "positive": True}
+    value_keys = ("column", "label_column", "positive", "min_group_size")
+    default_kwarg_values = {"label_column": None, "positive": True, "min_group_size": 1}
 
     @metric_value(engine=PandasExecutionEngine)
     def _pandas(cls, execution_engine: PandasExecutionEngine, metric_domain_kwargs: dict,
                 metric_value_kwargs: dict, **kwargs: Any) -> dict[str, Any]:
         df, _, _ = execution_engine.get_compute_domain(metric_domain_kwargs, MetricDomainTypes.TABLE)
         v = metric_value_kwargs
-        return group_metrics(df, v["column"], v.get("label_column"), v.get("positive")).to_dict()
+        return group_metrics(df, v["column"], v.get("label_column"), v.get("positive"),
+                             v.get("min_group_size") or 1).to_dict()
 
 
 class _GroupExpectation(SentenceRenderer, BatchExpectation):
@@ -41,6 +42,7 @@ class _GroupExpectation(SentenceRenderer, BatchExpectation):
     column: str
     label_column: str | None = None
     positive: Label = True
+    min_group_size: int = 1
 
     metric_dependencies = ("table.pactline_group_metrics",)
 
@@ -61,7 +63,7 @@ class ExpectGroupSharesToBeAtLeast(_GroupExpectation):
     min_share: float = 0.0
     threshold_keys: ClassVar[tuple[str, ...]] = ("min_share",)
 
-    success_keys = ("column", "label_column", "positive", "min_share")
+    success_keys = ("column", "label_column", "positive", "min_group_size", "min_share")
     sentence: ClassVar[str] = "Each group of $column must hold at least $min_share of the rows."
 
     def _validate(self, metrics: dict, runtime_configuration: dict | None = None,
@@ -79,7 +81,7 @@ class ExpectDisparateImpactToBeAtLeast(_GroupExpectation):
     min_ratio: float = 0.8
     threshold_keys: ClassVar[tuple[str, ...]] = ("min_ratio",)
 
-    success_keys = ("column", "label_column", "positive", "min_ratio")
+    success_keys = ("column", "label_column", "positive", "min_group_size", "min_ratio")
     sentence: ClassVar[str] = ("Disparate impact of $label_column across $column (lowest positive rate / highest) "
                                "must be at least $min_ratio.")
 
@@ -97,7 +99,7 @@ class ExpectParityDifferenceToBeAtMost(_GroupExpectation):
     max_difference: float = 0.2
     threshold_keys: ClassVar[tuple[str, ...]] = ("max_difference",)
 
-    success_keys = ("column", "label_column", "positive", "max_difference")
+    success_keys = ("column", "label_column", "positive", "min_group_size", "max_difference")
     sentence: ClassVar[str] = ("Demographic-parity difference of $label_column across $column (highest positive "
                                "rate - lowest) must be at most $max_difference.")
 
@@ -117,7 +119,7 @@ class ExpectGroupMetricsToNotDrift(_GroupExpectation):
     max_drift: float = 0.05
     threshold_keys: ClassVar[tuple[str, ...]] = ("max_drift",)
 
-    success_keys = ("column", "label_column", "positive", "reference", "max_drift")
+    success_keys = ("column", "label_column", "positive", "min_group_size", "reference", "max_drift")
     sentence: ClassVar[str] = ("Group shares and positive rates of $label_column across $column, and their "
                                "disparate impact and parity difference, must not move by more than $max_drift "
                                "from the raw data.")

@@ -26,7 +26,10 @@ from expectations.rendering import SentenceRenderer
 MISSING = "(missing)"
 PLACEHOLDER = r"<[A-Z][A-Z0-9_]*>"  # what redact / redact_text leave behind, e.g. <PERSON>
 PSEUDONYM = r"\b[A-Za-z0-9_-]{0,16}?[0-9a-f]{16,64}\b"  # prefix + HMAC hex, e.g. cust_3f2a...
-DEFAULT_IGNORE = [PLACEHOLDER, PSEUDONYM]
+# what mask leaves: "****@example.com", "+** ** *****67", "**** **** **** 1111" (a kept domain or a few
+# kept characters identify no one; the agreement allowed exactly that)
+MASKED = r"[+(]?\*+(?:[ .()+\-]*\*+)*(?:@[\w.-]+|[ .()\-]*\w{0,4}\b)"
+DEFAULT_IGNORE = [PLACEHOLDER, PSEUDONYM, MASKED]
 DEFAULT_SCORE = 0.4  # the pii engine's default threshold
 # Identifier-shaped entities found by patterns and checksums. Structured text columns (codes, ids,
 # masked values) are scanned for these only: NER on "J44.1" or "T900001" finds names that are not.

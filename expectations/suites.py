@@ -231,7 +231,7 @@ def bias_suite(agreement: Agreement, dataset_id: str, raw: pd.DataFrame | None =
         if b.dataset != dataset_id:
             continue
         where = f"bias_checks[{j}]"
-        common = {"label_column": b.label, "positive": b.positive}
+        common = {"label_column": b.label, "positive": b.positive, "min_group_size": b.min_group_size}
         for attr in b.protected_attributes:
             exps.append(_with(ExpectGroupSharesToBeAtLeast(column=attr, min_share=b.min_group_share,
                                                                      **common),
@@ -249,7 +249,7 @@ def bias_suite(agreement: Agreement, dataset_id: str, raw: pd.DataFrame | None =
                                         f"{b.label} rate of the highest {attr} group - lowest is at most "
                                         f"{b.max_parity_difference}"))
             if raw is not None:
-                reference = group_metrics(raw, attr, b.label, b.positive).to_dict()
+                reference = group_metrics(raw, attr, b.label, b.positive, b.min_group_size).to_dict()
                 exps.append(_with(ExpectGroupMetricsToNotDrift(column=attr, reference=reference,
                                                                          max_drift=b.max_drift, **common),
                                             f"{where}.max_drift", {"max_drift": b.max_drift},

@@ -57,6 +57,13 @@ def _stray_pii_comment(fake: Faker, rng: random.Random) -> str | None:
     ])
 
 
+def _hamburg_area_postcode(rng: random.Random) -> str:
+    """Most patients of a Hamburg hospital live in the 20xxx-25xxx area; a few come from anywhere."""
+    if rng.random() < 0.96:
+        return f"{rng.choice([20, 21, 22, 22, 22, 23, 24, 25])}{rng.randint(0, 999):03d}"
+    return f"{rng.randint(1067, 99998):05d}"
+
+
 def readmission(rows: int, rng: random.Random, fake: Faker) -> tuple[pd.DataFrame, pd.DataFrame]:
     fake_de = Faker("de_DE")
     fake_de.seed_instance(rng.randint(0, 2**31))
@@ -85,7 +92,7 @@ def readmission(rows: int, rng: random.Random, fake: Faker) -> tuple[pd.DataFram
             "Telefon": _messy_phone(rng, "DE") if rng.random() > 0.05 else None,
             "Versichertennummer": member_form,
             "Geburtsdatum": birth.isoformat(),
-            "PLZ": f"{rng.randint(1067, 99998):05d}",
+            "PLZ": _hamburg_area_postcode(rng),
             "Geschlecht": sex,
             "Ethnie": race,
             "ICD10": rng.choice(ICD10) if rng.random() > 0.02 else "unknown",

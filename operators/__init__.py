@@ -1,9 +1,19 @@
 """Airflow operators: thin shells that load the agreement, re-check the policy, call the core, record."""
 
 from operators.approve import PactlineApprovalOperator
-from operators.steps import IngestOperator, MapSchemaOperator, ProtectOperator, PublishOperator, ScanPiiOperator
+from operators.steps import (
+    CheckBiasOperator,
+    CheckPrivacyOperator,
+    CheckQualityOperator,
+    IngestOperator,
+    MapSchemaOperator,
+    ProtectOperator,
+    PublishOperator,
+    ScanPiiOperator,
+    SuppressOperator,
+)
 
 __all__ = [
-    "IngestOperator", "MapSchemaOperator", "PactlineApprovalOperator", "ProtectOperator", "PublishOperator",
-    "ScanPiiOperator",
+    "CheckBiasOperator", "CheckPrivacyOperator", "CheckQualityOperator", "IngestOperator", "MapSchemaOperator",
+    "PactlineApprovalOperator", "ProtectOperator", "PublishOperator", "ScanPiiOperator", "SuppressOperator",
 ]

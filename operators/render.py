@@ -12,18 +12,33 @@ from pathlib import Path
 from airflow.sdk import DAG, Param, TaskGroup
 
 from operators.approve import PactlineApprovalOperator
-from operators.steps import IngestOperator, MapSchemaOperator, ProtectOperator, PublishOperator, ScanPiiOperator
+from operators.steps import (
+    CheckBiasOperator,
+    CheckPrivacyOperator,
+    CheckQualityOperator,
+    IngestOperator,
+    MapSchemaOperator,
+    ProtectOperator,
+    PublishOperator,
+    ScanPiiOperator,
+    SuppressOperator,
+)
 from pactline.agreement import LoadedAgreement, load_agreement
 from pactline.errors import AgreementError
-from pactline.plan import APPROVE, Plan, build_plan
+from pactline.plan import APPROVE, PROTECT, SUPPRESS, Plan, build_plan
 
 log = logging.getLogger(__name__)
+RELEASE_CANDIDATES = (PROTECT, SUPPRESS)  # the last of these in a dataset's plan is the data to release
 
 OPERATORS = {
     "ingest": IngestOperator,
     "map_schema": MapSchemaOperator,
     "scan_pii": ScanPiiOperator,
+    "check_quality": CheckQualityOperator,
     "protect": ProtectOperator,
+    "suppress": SuppressOperator,
+    "check_privacy": CheckPrivacyOperator,
+    "check_bias": CheckBiasOperator,
     "publish": PublishOperator,
 }
 
@@ -94,6 +109,8 @@ def render(loaded: LoadedAgreement) -> DAG:
                     tasks[up] >> task
                 if step.kind not in ("publish", APPROVE):
                     kinds_so_far[step.kind] = full_id
+                if step.kind in RELEASE_CANDIDATES:
+                    kinds_so_far["released"] = full_id  # what check_privacy, check_bias and publish see
         del group
     dag.fingerprint = plan.fingerprint  # type: ignore[attr-defined]
     return dag

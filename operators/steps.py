@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from operators.base import PactlineOperator
+from pactline.pipeline import check_steps
 from pactline.pipeline.context import RunContext
 from pactline.pipeline.ingest import ingest
 from pactline.pipeline.protect_step import protect
 from pactline.pipeline.publish import publish
 from pactline.pipeline.scan_step import scan_pii
 from pactline.pipeline.schema import map_schema
+from pactline.pipeline.suppress_step import suppress
 
 
 class IngestOperator(PactlineOperator):
@@ -44,9 +46,42 @@ class ProtectOperator(PactlineOperator):
         return protect(ctx, self.dataset_id, scan["staging"], scan["overrides"])
 
 
+class SuppressOperator(PactlineOperator):
+    step_kind = "suppress"
+    ui_color = "#e6f4ea"
+
+    def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
+        return suppress(ctx, self.dataset_id, upstream["protect"]["staging"], **self.step_params)
+
+
 class PublishOperator(PactlineOperator):
     step_kind = "publish"
     ui_color = "#fef7e0"
 
     def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
-        return publish(ctx, self.step_params["output"], upstream, upstream["protect"]["staging"])
+        return publish(ctx, self.step_params["output"], upstream, upstream["released"]["staging"])
+
+
+class CheckQualityOperator(PactlineOperator):
+    step_kind = "check_quality"
+    ui_color = "#f3e8fd"
+
+    def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
+        return check_steps.check_quality(ctx, self.dataset_id, upstream["map_schema"]["staging"])
+
+
+class CheckPrivacyOperator(PactlineOperator):
+    step_kind = "check_privacy"
+    ui_color = "#f3e8fd"
+
+    def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
+        return check_steps.check_privacy(ctx, self.dataset_id, upstream["released"]["staging"])
+
+
+class CheckBiasOperator(PactlineOperator):
+    step_kind = "check_bias"
+    ui_color = "#f3e8fd"
+
+    def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
+        return check_steps.check_bias(ctx, self.dataset_id, upstream["map_schema"]["staging"],
+                                      upstream["released"]["staging"])

@@ -14,8 +14,11 @@ from pactline.agreement import LoadedAgreement
 from pactline.agreement.model import Dataset
 
 # Step kinds, in data-flow order within a dataset.
-INGEST, MAP_SCHEMA, SCAN_PII, PROTECT, APPROVE, PUBLISH = (
-    "ingest", "map_schema", "scan_pii", "protect", "approve", "publish",
+INGEST, MAP_SCHEMA, SCAN_PII, CHECK_QUALITY, PROTECT, CHECK_PRIVACY, CHECK_BIAS = (
+    "ingest", "map_schema", "scan_pii", "check_quality", "protect", "check_privacy", "check_bias",
+)
+SUPPRESS, SYNTHESIZE, CHECK_SYNTHETIC, APPROVE, PUBLISH = (
+    "suppress", "synthesize", "check_synthetic", "approve", "publish",
 )
 
 
@@ -81,16 +84,33 @@ def _columns(ds: Dataset) -> tuple[ColumnPlan, ...]:
 def _steps(loaded: LoadedAgreement, ds: Dataset) -> tuple[Step, ...]:
     agreement = loaded.agreement
     outputs = agreement.outputs_for(ds.id)
+    has_bias = any(b.dataset == ds.id for b in agreement.bias_checks)
     steps = [
         Step(INGEST, INGEST),
         Step(MAP_SCHEMA, MAP_SCHEMA, (INGEST,)),
         Step(SCAN_PII, SCAN_PII, (MAP_SCHEMA,), {"on_undeclared_pii": agreement.privacy.on_undeclared_pii}),
-        Step(PROTECT, PROTECT, (SCAN_PII,)),
+        Step(CHECK_QUALITY, CHECK_QUALITY, (SCAN_PII,)),
+        Step(PROTECT, PROTECT, (CHECK_QUALITY,)),
     ]
+    kanon = agreement.privacy.k_anonymity
+    qis = [c for c in kanon.quasi_identifiers if c in ds.columns] if kanon else []
+    if kanon and kanon.suppress and qis:
+        steps.append(Step(SUPPRESS, SUPPRESS, (PROTECT,), {"quasi_identifiers": qis, "k": kanon.k,
+                                                           "max_suppressed_rate": kanon.max_suppressed_rate}))
+    steps.append(Step(CHECK_PRIVACY, CHECK_PRIVACY, (steps[-1].task_id,)))
+    released_gate = CHECK_PRIVACY
+    if has_bias:
+        steps.append(Step(CHECK_BIAS, CHECK_BIAS, (CHECK_PRIVACY,)))
+        released_gate = CHECK_BIAS
     for out in outputs:
-        if out.kind != "protected":
-            continue  # synthetic outputs arrive with the synthesis engine
-        upstream: tuple[str, ...] = (PROTECT,)
+        upstream: tuple[str, ...] = (released_gate,)
+        if out.kind == "synthetic":
+            synth = out.synthesizer.model_dump(mode="json") if out.synthesizer else {}
+            steps.append(Step(f"{SYNTHESIZE}_{out.id}", SYNTHESIZE, (released_gate,),
+                              {"output": out.id, **synth}))
+            steps.append(Step(f"{CHECK_SYNTHETIC}_{out.id}", CHECK_SYNTHETIC, (f"{SYNTHESIZE}_{out.id}",),
+                              {"output": out.id, "bias": has_bias}))
+            upstream = (f"{CHECK_SYNTHETIC}_{out.id}",)
         if out.approval_required:
             approve_id = f"{APPROVE}_{out.id}"
             steps.append(Step(approve_id, APPROVE, upstream, {"output": out.id, "zone": out.zone,

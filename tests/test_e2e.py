@@ -7,6 +7,7 @@ masked or dropped survives anywhere in the released data.
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import pytest
 
@@ -113,15 +114,26 @@ def test_readmission_agreement_end_to_end(airflow_home, workspace):
     assert str(run.state) in ("success", "DagRunState.SUCCESS")
     got = releases(loaded.id, run.run_id)
     assert set(got) == {"admissions-release", "claims-release"}
-    _, adm = got["admissions-release"]
+    adm_manifest, adm = got["admissions-release"]
     _, claims = got["claims-release"]
     assert "full_name" not in adm.column_names
     assert_no_raw_values(adm, raw_values(workspace, loaded, "admissions"), "admissions")
     assert_no_raw_values(claims, raw_values(workspace, loaded, "claims"), "claims")
     # insurance numbers written differently by the two partners join after normalisation
     assert len(set(adm["insurance_id"].to_pylist()) & set(claims["insurance_id"].to_pylist())) > 100
-    assert set(adm["birth_date"].to_pylist()) <= {str(y) for y in range(1900, 2030)}
-    assert all(len(p) == 2 for p in adm["postcode"].to_pylist())
+    assert set(adm["birth_date"].to_pylist()) <= {f"{y}s" for y in range(1900, 2030, 10)}
+    assert all(len(p) == 1 for p in adm["postcode"].to_pylist())
+    # k-anonymity by suppression: every released combination of quasi-identifiers has >= k rows
+    k = loaded.agreement.privacy.k_anonymity.k
+    counts = Counter(zip(*(adm[c].to_pylist() for c in ("birth_date", "postcode", "sex")), strict=True))
+    assert min(counts.values()) >= k
+    assert adm_manifest["rows"]["released"] < adm_manifest["rows"]["ingested"]
+    assert adm_manifest["steps"]["suppress"]["suppressed"] == adm_manifest["rows"]["ingested"] - adm.num_rows
+    # the steward's summary and Data Docs were written, and every gate passed
+    root = DataRoot()
+    for kind in ("quality", "privacy", "bias"):
+        assert adm_manifest["steps"][f"check_{kind}"]["passed"] is True
+    assert "<svg" in root.read_bytes(adm_manifest["steps"]["check_bias"]["summary"]).decode()
 
 
 def test_expired_agreement_publishes_nothing(airflow_home, workspace):
@@ -131,3 +143,45 @@ def test_expired_agreement_publishes_nothing(airflow_home, workspace):
     assert "fail" in str(run.state).lower()
     assert releases(loaded.id, run.run_id) == {}
     assert not DataRoot().exists(f"{loaded.id}/shared")
+
+
+def test_biased_dataset_is_stopped_before_publish(airflow_home, workspace):
+    import pandas as pd
+
+    src = workspace / "data" / "fraud" / "transactions.csv"
+    df = pd.read_csv(src, sep=";", dtype=str)
+    # a provider whose fraud labels single out one gender: disparate impact far below the agreed 0.5
+    df["FRAUDE"] = [str(g == "female" and i % 3 == 0) for i, g in enumerate(df["GESLACHT"])]
+    df.to_csv(src, sep=";", index=False)
+    path = workspace / "agreements" / "fraud.yaml"
+    loaded = load_agreement(path)
+    run = run_dag(path)
+    assert "fail" in str(run.state).lower()
+    got = releases(loaded.id, run.run_id)
+    assert "transactions-release" not in got and "orders-release" in got  # the clean dataset still ships
+    from pactline.recording import open_ledger
+
+    entries = [e for e in open_ledger().entries() if (e.payload or {}).get("run_id") == run.run_id]
+    failed = [e.payload for e in entries if e.event == "check.result" and not e.payload["passed"]]
+    assert [f["check"] for f in failed] == ["bias"]
+    assert any("expect_disparate_impact_to_be_at_least on gender" in f for f in failed[0]["failures"])
+    incidents = [e.payload for e in entries if e.event == "incident.opened" and e.payload["kind"] == "gate.bias"]
+    assert incidents and incidents[0]["notify_by"] > incidents[0]["opened_at"]
+
+
+def test_under_anonymised_dataset_is_stopped(airflow_home, workspace):
+    path = workspace / "agreements" / "fraud.yaml"
+    # exact ages released, and a stricter k: reaching it would need far more suppression than agreed
+    text = path.read_text().replace("          kind: generalise\n          method: bands\n          width: 10",
+                                    "          kind: keep").replace("k_anonymity: {k: 2,", "k_anonymity: {k: 10,")
+    assert "k: 10" in text and "width: 10" not in text
+    path.write_text(text)
+    loaded = load_agreement(path)
+    run = run_dag(path)
+    assert "fail" in str(run.state).lower()
+    assert "transactions-release" not in releases(loaded.id, run.run_id)
+    from pactline.recording import open_ledger
+
+    failed = [e.payload for e in open_ledger().entries() if e.event == "step.failed"
+              and (e.payload or {}).get("run_id") == run.run_id]
+    assert any("privacy.k_anonymity.max_suppressed_rate" in f["error"] for f in failed)

@@ -83,10 +83,12 @@ def test_plan_steps_follow_the_agreement(readmission):
     assert plan.fingerprint == readmission.fingerprint
     adm = plan.dataset("admissions")
     assert [s.task_id for s in adm.steps] == [
-        "ingest", "map_schema", "scan_pii", "protect", "approve_admissions-release", "publish_admissions-release"]
+        "ingest", "map_schema", "scan_pii", "check_quality", "protect", "check_privacy", "check_bias",
+        "approve_admissions-release", "publish_admissions-release"]
     assert adm.step("publish").upstream == ("approve_admissions-release",)
-    claims = plan.dataset("claims")
-    assert [s.kind for s in claims.steps] == ["ingest", "map_schema", "scan_pii", "protect", "publish"]
+    claims = plan.dataset("claims")  # no bias check agreed for claims, no approval for its sandbox release
+    assert [s.kind for s in claims.steps] == [
+        "ingest", "map_schema", "scan_pii", "check_quality", "protect", "check_privacy", "publish"]
     cols = {c.name: c for c in adm.columns}
     assert cols["full_name"].partner_name == "Patientenname"
     assert cols["insurance_id"].transformation["normalise"] == ["alnum_only", "upper"]
@@ -96,5 +98,27 @@ def test_plan_steps_follow_the_agreement(readmission):
 def test_cli_plan(capsys):
     assert main(["plan", str(AGREEMENTS / "fraud.yaml")]) == 0
     out = capsys.readouterr().out
-    assert "orders.publish_orders-release after protect" in out
+    assert "orders.publish_orders-release after check_privacy" in out
     assert "customer_email" in out and "pseudonymise" in out and "<- customer_mail" in out
+
+
+def test_synthetic_output_adds_synthesis_and_its_gate(example_text):
+    text = example_text().replace("""    approval_required: false
+retention:""", """    approval_required: false
+  - id: admissions-synthetic
+    dataset: admissions
+    kind: synthetic
+    zone: sandbox
+    recipient: atlantic-health
+    purpose: readmission-model
+    approval_required: false
+    synthesizer: {model: gaussian_copula, seed: 3}
+retention:""")
+    plan = build_plan(load_text(text))
+    adm = plan.dataset("admissions")
+    synth = adm.step("synthesize")
+    assert synth.task_id == "synthesize_admissions-synthetic" and synth.upstream == ("check_bias",)
+    assert synth.params["model"] == "gaussian_copula" and synth.params["seed"] == 3
+    publish = next(s for s in adm.steps if s.task_id == "publish_admissions-synthetic")
+    assert publish.upstream == ("check_synthetic_admissions-synthetic",)
+    assert not any(s.kind == "synthesize" for s in plan.dataset("claims").steps)

@@ -190,6 +190,12 @@ class QualityRule(Strict):
 class KAnonymity(Strict):
     k: int = Field(ge=2)
     quasi_identifiers: list[str] = Field(min_length=1)
+    suppress: bool = Field(
+        default=True, description="Remove rows whose quasi-identifier class is smaller than k (after generalisation)."
+    )
+    max_suppressed_rate: float = Field(
+        default=0.05, ge=0, le=1, description="Most rows suppression may remove; beyond it the release stops."
+    )
 
 
 class LDiversity(Strict):
@@ -220,6 +226,9 @@ class BiasCheck(Strict):
     label: str
     positive: str | int | float | bool
     min_group_share: float = Field(default=0.0, ge=0, le=1)
+    min_group_size: int = Field(
+        default=20, ge=1, description="Groups with fewer labelled rows are reported but left out of the parity numbers."
+    )
     min_disparate_impact: float = Field(default=0.8, ge=0, le=1)
     max_parity_difference: float = Field(default=0.2, ge=0, le=1)
     max_drift: float = Field(default=0.05, ge=0, le=1, description="Allowed change of each rate raw -> released.")

@@ -81,7 +81,7 @@ class Pseudonymise(_Base):
 class GeneraliseDate(_Base):
     kind: Literal["generalise"] = "generalise"
     method: Literal["date"] = "date"
-    granularity: Literal["year", "quarter", "month"] = "year"
+    granularity: Literal["decade", "year", "quarter", "month"] = "year"
 
 
 class GeneraliseNumber(_Base):

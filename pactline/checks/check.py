@@ -70,7 +70,7 @@ def check_bias(raw_table: Table, released_table: Table, agreement: AgreementLike
             entry = {"attribute": attr, "label": b.label, "positive": b.positive}
             for name, frame in (("raw", raw), ("released", released)):
                 if attr in frame.columns and b.label in frame.columns:
-                    entry[name] = group_metrics(frame, attr, b.label, b.positive).to_dict()
+                    entry[name] = group_metrics(frame, attr, b.label, b.positive, b.min_group_size).to_dict()
             groups.append(entry)
     result.extras["groups"] = groups
     return result

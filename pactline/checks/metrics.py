@@ -74,6 +74,8 @@ class GroupMetrics:
     disparate_impact: float | None = None  # min rate / max rate (Fairlearn demographic_parity_ratio)
     parity_difference: float | None = None  # max rate - min rate (demographic_parity_difference)
     note: str = ""
+    min_group_size: int = 1  # groups with fewer labelled rows are left out of the two parity numbers
+    small_groups: list[str] = field(default_factory=list)
 
     @property
     def min_share(self) -> float | None:
@@ -119,9 +121,13 @@ def _frame(data: pd.DataFrame | pa.Table) -> pd.DataFrame:
 
 
 def group_metrics(data: pd.DataFrame | pa.Table, attribute: str, label: str | None = None,
-                  positive: Label | None = True) -> GroupMetrics:
+                  positive: Label | None = True, min_group_size: int = 1) -> GroupMetrics:
     """Shares per group of `attribute`; with `label`, also positive rates, disparate impact and
-    demographic-parity difference (all arithmetic by Fairlearn)."""
+    demographic-parity difference (all arithmetic by Fairlearn).
+
+    The rate of a group of three rows is noise, not evidence of bias: groups with fewer than
+    `min_group_size` labelled rows are reported but left out of disparate impact and parity
+    difference (their representation is still checked by the share expectation)."""
     from fairlearn.metrics import (
         MetricFrame,
         count,
@@ -136,7 +142,7 @@ def group_metrics(data: pd.DataFrame | pa.Table, attribute: str, label: str | No
         raise DataError(f"column(s) {missing} not found; the data has {list(map(str, frame.columns))}")
     groups = group_labels(frame[attribute]).rename(attribute)
     rows = len(frame)
-    out = GroupMetrics(attribute=attribute, label=label, positive=positive, rows=rows)
+    out = GroupMetrics(attribute=attribute, label=label, positive=positive, rows=rows, min_group_size=min_group_size)
     if rows == 0:
         out.note = "no rows"
         return out
@@ -156,6 +162,13 @@ def group_metrics(data: pd.DataFrame | pa.Table, attribute: str, label: str | No
                 s.labelled = int(row["labelled"])
                 s.positive_rate = float(row["rate"])
                 s.positives = round(s.positive_rate * s.labelled)
+            out.small_groups = sorted(g for g, st in stats.items() if 0 < st.labelled < min_group_size)
+            big = ~gk.astype(str).isin(out.small_groups).to_numpy()
+            if not big.any():
+                out.note = f"no group has {min_group_size} labelled rows; parity not computed"
+                out.groups = dict(sorted(stats.items()))
+                return out
+            yk, gk = yk[big], gk[big]
             out.parity_difference = float(demographic_parity_difference(yk, yk, sensitive_features=gk))
             ratio = float(demographic_parity_ratio(yk, yk, sensitive_features=gk))
             if math.isnan(ratio):
@@ -179,8 +192,11 @@ def drift(raw: GroupMetrics, released: GroupMetrics) -> dict[str, Any]:
     for g in names:
         a, b = raw.groups.get(g), released.groups.get(g)
         share[g] = abs((b.share if b else 0.0) - (a.share if a else 0.0))
-        if a and b and a.positive_rate is not None and b.positive_rate is not None:
+        small = g in raw.small_groups or g in released.small_groups
+        if a and b and a.positive_rate is not None and b.positive_rate is not None and not small:
             rate[g] = abs(b.positive_rate - a.positive_rate)
+        elif small:
+            continue  # a tiny group's rate moves by chance; its share drift is still checked
         elif raw.label is not None:
             unmatched.append(g)
 

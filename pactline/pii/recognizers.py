@@ -280,6 +280,36 @@ def default_recognizers() -> list[Recognizer]:
             ("phone", "telephone", "cell", "mobile", "call", "tel", "fax", "answering", "messages",
              "text", "reach", "contact", "number", "whatsapp", "sms"),
         ),
+        # In free text, a run of 9+ digits broken by '-', ' ' or '()', or led by + / 00, is a phone or an
+        # account number whatever its national format: redacting it is right either way.
+        Recognizer(
+            "PHONE_NUMBER",
+            RegexRecognizer(
+                "PHONE_NUMBER",
+                [("digit-groups", r"(?<![\w+\-.,/])(?:(?:\+|00)\d[\d ()-]{7,20}\d"
+                                  r"|\(?\d{2,5}\)?(?:[ -]+\(?\d{2,8}\)?){1,4})(?![\w-]|[.,]\d)", 0.45)],
+                validate=lambda t: None if 9 <= phone_digits(t) <= 15 else False,
+            ),
+            digits7,
+            in_columns=False,
+        ),
+        # A name right after words that introduce a person ("call back X", "spoke with X"): NER misses
+        # names it has not seen (Dutch, German, ...), the phrase does not.
+        Recognizer(
+            "PERSON",
+            RegexRecognizer(
+                "PERSON",
+                [("introduced", r"(?i:\b(?:call(?:ed)?[ ]back|spoke[ ](?:to|with)|talked[ ](?:to|with)|contacted|"
+                                r"ask(?:ed)?[ ]for|on[ ]behalf[ ]of|attn\.?|attention|signed[ ]by|patient|"
+                                r"colleague|neighbour|neighbor|husband|wife|son|daughter|mother|father)[ ]+)"
+                                r"(?P<v>\p{Lu}[\p{L}'\u2019]+(?:[ -](?:(?:van|der|den|de|von|zu|ten|ter|da|di|du|la|le)[ ])*"
+                                r"\p{Lu}[\p{L}'\u2019]+){0,3})", 0.6)],
+                flags=regex.MULTILINE,  # case matters: a name starts with a capital
+            ),
+            _rx(r"call|spoke|talked|contacted|ask|behalf|attn|attention|signed|patient|colleague|neighbo|"
+                r"husband|wife|son|daughter|mother|father"),
+            in_columns=False,
+        ),
         Recognizer("DATE_TIME", DateRecognizer(), _rx(r"\d"), ("date", "birthday", "born", "dob")),
         Recognizer("URL", UrlRecognizer(), _rx(r"://|www\.|\w\.[a-z]{2,}"), ("url", "website", "link", "site")),
         Recognizer(

@@ -23,6 +23,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from pactline.errors import DataError
 from pactline.pii.engine import PiiEngine, as_engine
 from pactline.pii.recognizers import Hit
+from pactline.pii.spans import extend
 
 DEFAULT_THRESHOLD = 0.4  # presidio-research's evaluation threshold
 NER_SCORE = 0.85  # Presidio's default score for spaCy entities
@@ -195,7 +196,7 @@ def find_spans(texts: Sequence[str], engine: PiiEngine, entities: Iterable[str] 
         found = ner_hits([texts[i] for i in todo], engine, ner_wanted, batch_size, n_process, prefilter=True)
         for i, hits in zip(todo, found, strict=True):
             spans[i].extend(hits)
-    return [merge_hits(s) for s in spans]
+    return [merge_hits(extend(t, s)) for t, s in zip(texts, spans, strict=True)]
 
 
 def replace_spans(text: str, hits: list[Hit], placeholder: str = "<{entity}>") -> str:

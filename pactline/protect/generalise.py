@@ -1,7 +1,7 @@
 """Generalisation: dates to periods, numbers to bands, postcodes truncated, rare categories pooled.
 
 Label formats (all strings):
-- date:     year "2024", quarter "2024-Q2", month "2024-05" (zero-padded 4-digit year). Dates and
+- date:     decade "2020s", year "2024", quarter "2024-Q2", month "2024-05" (zero-padded 4-digit year). Dates and
             timestamps are read as stored (a timestamp with a time zone in that zone's local
             time); text must be an ISO 8601 date or date-time ("2024-05-03", "2024-05-03T10:00Z").
 - bands:    half-open intervals "[30, 40)"; with explicit edges e0 < ... < en, values below e0
@@ -35,6 +35,8 @@ def date_period(arr: pa.Array, granularity: str) -> pa.Array:
     year = pc.year(arr)
     if granularity == "year":
         period = year
+    elif granularity == "decade":
+        period = pc.multiply(pc.divide(year, 10), 10)  # integer division: 1967 -> 1960
     else:
         part = pc.month(arr) if granularity == "month" else pc.quarter(arr)
         period = pc.add(pc.multiply(year, 100), part)
@@ -46,6 +48,8 @@ def date_period(arr: pa.Array, granularity: str) -> pa.Array:
 def _period_label_of(period: int, granularity: str) -> str:
     if granularity == "year":
         return f"{period:04d}"
+    if granularity == "decade":
+        return f"{period // 10 * 10:04d}s"
     year, part = divmod(period, 100)
     return f"{year:04d}-{part:02d}" if granularity == "month" else f"{year:04d}-Q{part}"
 
@@ -63,6 +67,8 @@ def parse_iso_date(raw: str) -> dt.date:
 
 
 def _period_label(d: dt.date, granularity: str) -> str:
+    if granularity == "decade":
+        return _period_label_of(d.year, granularity)
     part = d.month if granularity == "month" else (d.month - 1) // 3 + 1
     return _period_label_of(d.year if granularity == "year" else d.year * 100 + part, granularity)
 

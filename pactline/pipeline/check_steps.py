@@ -1,0 +1,99 @@
+"""check_quality, check_privacy, check_bias: the agreement's gates, run with Great Expectations.
+
+Each check writes its result, the GX Data Docs and the steward summary (summary.html/json, rebuilt
+from every check of the run so far) under <agreement>/reports/<dataset>/<run>/checks/. A failed
+gate records the failure and an incident, then raises CheckFailed: the release does not happen.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pactline.pipeline.context import RunContext
+
+CHECKS_DIR = "checks"
+
+
+@contextlib.contextmanager
+def local_reports(ctx: RunContext, dataset_id: str) -> Iterator[Path]:
+    """A local folder for GX and the summary; on a remote data root it is uploaded afterwards."""
+    rel = ctx.reports(dataset_id, CHECKS_DIR)
+    if ctx.root.is_local:
+        path = ctx.root.local_path(rel)
+        path.mkdir(parents=True, exist_ok=True)
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="pactline-reports-") as tmp:
+        if ctx.root.exists(rel):  # earlier checks of this run: the summary covers them all
+            ctx.root.fs.get(ctx.root.path(rel) + "/", tmp, recursive=True)
+        yield Path(tmp)
+        ctx.root.fs.put(tmp, ctx.root.path(rel), recursive=True)
+
+
+def open_incident(ctx: RunContext, dataset_id: str, kind: str, summary: str, report: str) -> None:
+    """Every violation and failed gate starts the agreement's notification clock."""
+    hours = ctx.agreement.incident_response.notification_deadline_hours
+    now = dt.datetime.now(dt.UTC)
+    ctx.record("incident.opened", dataset=dataset_id, kind=kind, summary=summary[:1000], report=report,
+               opened_at=now.isoformat(), notify_by=(now + dt.timedelta(hours=hours)).isoformat(),
+               contacts=[c.email for c in ctx.agreement.incident_response.contacts])
+
+
+def _finish(ctx: RunContext, dataset_id: str, kind: str, result: Any, out_dir: Path) -> dict[str, Any]:
+    from pactline.checks import CheckFailed, CheckResult, write_summary
+
+    (out_dir / f"result_{kind}.json").write_text(result.to_json(), encoding="utf-8")
+    everything = {p.stem.removeprefix("result_"): CheckResult.from_dict(json.loads(p.read_text()))
+                  for p in sorted(out_dir.glob("result_*.json"))}
+    write_summary(everything, out_dir, agreement=ctx.loaded, dataset_id=dataset_id, run_id=ctx.run_id)
+    rel = ctx.reports(dataset_id, CHECKS_DIR)
+    failures = [o.describe() for o in result.failures]
+    ctx.record("check.result", dataset=dataset_id, check=kind, passed=result.passed, suite=result.suite,
+               expectations=len(result.results), failures=failures[:20], summary=f"{rel}/summary.html")
+    out = {"dataset": dataset_id, "check": kind, "passed": result.passed, "suite": result.suite,
+           "failures": failures, "summary": f"{rel}/summary.html", "summary_json": f"{rel}/summary.json"}
+    if not result.passed:
+        open_incident(ctx, dataset_id, f"gate.{kind}", result.failures_message(), f"{rel}/summary.html")
+        raise CheckFailed(result)
+    return out
+
+
+def check_quality(ctx: RunContext, dataset_id: str, mapped: str) -> dict[str, Any]:
+    from pactline.checks import check_quality as run
+    from pactline.checks import docs_dir_for
+
+    table = ctx.root.read_table(mapped)
+    with local_reports(ctx, dataset_id) as out:
+        result = run(table, ctx.loaded, dataset_id, run_id=ctx.run_id,
+                     docs_dir=docs_dir_for(out, ctx.loaded, dataset_id, "quality"))
+        return _finish(ctx, dataset_id, "quality", result, out)
+
+
+def check_privacy(ctx: RunContext, dataset_id: str, released: str, kind: str = "privacy") -> dict[str, Any]:
+    from pactline.checks import check_privacy as run
+    from pactline.checks import docs_dir_for
+
+    table = ctx.root.read_table(released)
+    with local_reports(ctx, dataset_id) as out:
+        result = run(table, ctx.loaded, dataset_id, run_id=ctx.run_id,
+                     docs_dir=docs_dir_for(out, ctx.loaded, dataset_id, kind))
+        result.kind = kind
+        return _finish(ctx, dataset_id, kind, result, out)
+
+
+def check_bias(ctx: RunContext, dataset_id: str, mapped: str, released: str, kind: str = "bias") -> dict[str, Any]:
+    from pactline.checks import check_bias as run
+    from pactline.checks import docs_dir_for
+
+    raw, table = ctx.root.read_table(mapped), ctx.root.read_table(released)
+    with local_reports(ctx, dataset_id) as out:
+        result = run(raw, table, ctx.loaded, dataset_id, run_id=ctx.run_id,
+                     docs_dir=docs_dir_for(out, ctx.loaded, dataset_id, kind))
+        result.kind = kind
+        return _finish(ctx, dataset_id, kind, result, out)

@@ -1,0 +1,28 @@
+"""suppress: k-anonymity by record suppression, bounded by the agreement's max_suppressed_rate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pactline.errors import PolicyViolation
+from pactline.pipeline.context import RunContext
+from pactline.protect.suppression import suppress_small_classes
+
+
+def suppress(ctx: RunContext, dataset_id: str, protected: str, *, quasi_identifiers: list[str], k: int,
+             max_suppressed_rate: float) -> dict[str, Any]:
+    table = ctx.root.read_table(protected)
+    kept, report = suppress_small_classes(table, quasi_identifiers, k)
+    result = {"dataset": dataset_id, "rows": kept.num_rows, **report.to_dict()}
+    ctx.record("rows.suppressed", **result)
+    if report.rate > max_suppressed_rate:
+        raise PolicyViolation(
+            "privacy.k_anonymity.max_suppressed_rate",
+            f"dataset {dataset_id}: reaching k={k} over {report.quasi_identifiers} would remove "
+            f"{report.suppressed} of {report.rows_in} rows ({report.rate:.1%}), more than the agreed "
+            f"{max_suppressed_rate:.1%}; generalise the quasi-identifiers more (coarser periods, shorter "
+            "postcodes, wider bands) or agree a higher rate",
+        )
+    out_rel = ctx.staging(dataset_id, "suppressed.parquet")
+    ctx.root.write_table(out_rel, kept)
+    return {**result, "staging": out_rel}
