@@ -1,0 +1,95 @@
+"""Retention and data-subject erasure (Pactline). The logic is in pactline.retention; this file schedules it.
+
+pactline_retention  daily: finish any interrupted purge, then crypto-shred every version past its
+                    zone's retention or its agreement's expiry plus grace, one signed receipt each.
+                    The clock is the run's logical date (or the `as_of` param).
+pactline_erasure    triggered with `agreement` (id) and `subject`: rewrites every live version
+                    without the subject's rows, shreds the old ones, one receipt each.
+
+Agreements are read from $PACTLINE_AGREEMENTS (default: include/agreements next to this folder).
+Secrets (the KEK, pseudonymisation keys) come through Airflow Variables/Connections.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import DAG, Param, task
+
+
+def agreements_folder() -> Path:
+    default = Path(__file__).resolve().parent.parent / "include" / "agreements"
+    return Path(os.environ.get("PACTLINE_AGREEMENTS", default))
+
+
+def _keystore() -> Any:
+    from operators.runtime import airflow_secret
+    from pactline.keys import KeyStore
+
+    return KeyStore(resolver=airflow_secret)
+
+
+with DAG(
+    dag_id="pactline_retention",
+    description="Crypto-shred every version past its retention; signed deletion receipts in the ledger.",
+    schedule="@daily",
+    start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+    catchup=False,
+    max_active_runs=1,
+    tags=["pactline", "retention"],
+    params={
+        "as_of": Param(None, type=["null", "string"], format="date",
+                       description="Retention clock (YYYY-MM-DD); default: the run's logical date."),
+        "dry_run": Param(False, type="boolean", description="List what is due; change nothing."),
+    },
+) as retention_dag:
+
+    @task(task_id="purge_due_versions")
+    def purge_due_versions(**context: Any) -> dict[str, Any]:
+        from operators.runtime import as_of_date
+        from pactline.errors import PactlineError
+        from pactline.retention import run_purge
+
+        report = run_purge(as_of_date(context), agreements=[agreements_folder()],
+                           dry_run=bool(context["params"].get("dry_run")), keystore=_keystore(),
+                           actor="airflow:pactline_retention.purge_due_versions")
+        if report.errors:  # the others were purged; the next run finishes these
+            raise PactlineError(f"{len(report.errors)} version(s) could not be purged: " + "; ".join(report.errors))
+        return report.to_dict()
+
+    purge_due_versions()
+
+
+with DAG(
+    dag_id="pactline_erasure",
+    description="Erase a data subject from every live version of an agreement; shred the old versions.",
+    schedule=None,
+    start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+    catchup=False,
+    tags=["pactline", "erasure"],
+    params={
+        "agreement": Param("", type="string", minLength=1, description="Agreement id (metadata.id)."),
+        # Airflow keeps run parameters in its metadata database: restrict who may trigger this DAG
+        "subject": Param("", type="string", minLength=1, description="The subject's identifier value."),
+        "column": Param(None, type=["null", "string"],
+                        description="Canonical column the value is from; default: every pseudonymised identifier."),
+    },
+) as erasure_dag:
+
+    @task(task_id="erase_subject")
+    def erase_subject(**context: Any) -> dict[str, Any]:
+        from airflow.sdk.log import mask_secret
+
+        from pactline.retention import find_agreement, run_erasure
+
+        params = context["params"]
+        mask_secret(params["subject"])  # never in the task log
+        loaded = find_agreement(params["agreement"], [agreements_folder()])
+        report = run_erasure(loaded, params["subject"], column=params.get("column") or None,
+                             keystore=_keystore(), actor="airflow:pactline_erasure.erase_subject")
+        return report.to_dict()
+
+    erase_subject()
