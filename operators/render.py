@@ -16,16 +16,18 @@ from operators.steps import (
     CheckBiasOperator,
     CheckPrivacyOperator,
     CheckQualityOperator,
+    CheckSyntheticOperator,
     IngestOperator,
     MapSchemaOperator,
     ProtectOperator,
     PublishOperator,
     ScanPiiOperator,
     SuppressOperator,
+    SynthesizeOperator,
 )
 from pactline.agreement import LoadedAgreement, load_agreement
 from pactline.errors import AgreementError
-from pactline.plan import APPROVE, PROTECT, SUPPRESS, Plan, build_plan
+from pactline.plan import APPROVE, CHECK_SYNTHETIC, PROTECT, SUPPRESS, SYNTHESIZE, Plan, build_plan
 
 log = logging.getLogger(__name__)
 RELEASE_CANDIDATES = (PROTECT, SUPPRESS)  # the last of these in a dataset's plan is the data to release
@@ -39,6 +41,8 @@ OPERATORS = {
     "suppress": SuppressOperator,
     "check_privacy": CheckPrivacyOperator,
     "check_bias": CheckBiasOperator,
+    "synthesize": SynthesizeOperator,
+    "check_synthetic": CheckSyntheticOperator,
     "publish": PublishOperator,
 }
 
@@ -107,7 +111,9 @@ def render(loaded: LoadedAgreement) -> DAG:
                 tasks[step.task_id] = task
                 for up in step.upstream:
                     tasks[up] >> task
-                if step.kind not in ("publish", APPROVE):
+                if step.kind in (SYNTHESIZE, CHECK_SYNTHETIC):
+                    kinds_so_far[step.task_id] = full_id  # one per synthetic output
+                elif step.kind not in ("publish", APPROVE):
                     kinds_so_far[step.kind] = full_id
                 if step.kind in RELEASE_CANDIDATES:
                     kinds_so_far["released"] = full_id  # what check_privacy, check_bias and publish see

@@ -13,6 +13,7 @@ from pactline.pipeline.publish import publish
 from pactline.pipeline.scan_step import scan_pii
 from pactline.pipeline.schema import map_schema
 from pactline.pipeline.suppress_step import suppress
+from pactline.pipeline.synth_step import check_synthetic, synthesize
 
 
 class IngestOperator(PactlineOperator):
@@ -59,7 +60,9 @@ class PublishOperator(PactlineOperator):
     ui_color = "#fef7e0"
 
     def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
-        return publish(ctx, self.step_params["output"], upstream, upstream["released"]["staging"])
+        output = self.step_params["output"]
+        data = upstream[f"synthesize_{output}"] if self.step_params["kind"] == "synthetic" else upstream["released"]
+        return publish(ctx, output, upstream, data["staging"])
 
 
 class CheckQualityOperator(PactlineOperator):
@@ -85,3 +88,22 @@ class CheckBiasOperator(PactlineOperator):
     def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
         return check_steps.check_bias(ctx, self.dataset_id, upstream["map_schema"]["staging"],
                                       upstream["released"]["staging"])
+
+
+class SynthesizeOperator(PactlineOperator):
+    step_kind = "synthesize"
+    ui_color = "#e8f5fd"
+
+    def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
+        return synthesize(ctx, self.dataset_id, self.step_params["output"],
+                          mapped=upstream["map_schema"]["staging"], released=upstream["released"]["staging"])
+
+
+class CheckSyntheticOperator(PactlineOperator):
+    step_kind = "check_synthetic"
+    ui_color = "#f3e8fd"
+
+    def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
+        output = self.step_params["output"]
+        return check_synthetic(ctx, self.dataset_id, output, upstream[f"synthesize_{output}"],
+                               mapped=upstream["map_schema"]["staging"], bias=self.step_params["bias"])

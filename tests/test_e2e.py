@@ -69,7 +69,15 @@ def test_fraud_agreement_end_to_end(airflow_home, workspace):
     run = run_dag(path)
     assert str(run.state) in ("success", "DagRunState.SUCCESS")
     got = releases(loaded.id, run.run_id)
-    assert set(got) == {"transactions-release", "orders-release"}
+    assert set(got) == {"transactions-release", "transactions-synthetic", "orders-release"}
+
+    # the synthetic release: trained on raw data, identifiers faked, gated, and no real identifier in it
+    synth_manifest, synthetic = got["transactions-synthetic"]
+    check = synth_manifest["steps"]["check_synthetic_transactions-synthetic"]
+    assert check["passed"] and check["quality"] >= 0.75 and check["privacy"]["exact_copies"] == 0
+    assert check["privacy"]["leaked_identifiers"] == 0 and check["bias"]["passed"]
+    assert synthetic.num_rows == 300
+    assert_no_raw_values(synthetic, raw_values(workspace, loaded, "transactions"), "synthetic transactions")
 
     manifest, table = got["transactions-release"]
     assert manifest["agreement"]["fingerprint"] == loaded.fingerprint

@@ -83,10 +83,13 @@ def test_plan_steps_follow_the_agreement(readmission):
     assert plan.fingerprint == readmission.fingerprint
     adm = plan.dataset("admissions")
     assert [s.task_id for s in adm.steps] == [
-        "ingest", "map_schema", "scan_pii", "check_quality", "protect", "check_privacy", "check_bias",
+        "ingest", "map_schema", "scan_pii", "check_quality", "protect", "suppress", "check_privacy", "check_bias",
         "approve_admissions-release", "publish_admissions-release"]
+    assert adm.step("suppress").params == {"quasi_identifiers": ["birth_date", "postcode", "sex"], "k": 5,
+                                           "max_suppressed_rate": 0.1}
     assert adm.step("publish").upstream == ("approve_admissions-release",)
-    claims = plan.dataset("claims")  # no bias check agreed for claims, no approval for its sandbox release
+    # no quasi-identifier, no bias check agreed for claims, and no approval for its sandbox release
+    claims = plan.dataset("claims")
     assert [s.kind for s in claims.steps] == [
         "ingest", "map_schema", "scan_pii", "check_quality", "protect", "check_privacy", "publish"]
     cols = {c.name: c for c in adm.columns}
