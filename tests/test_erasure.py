@@ -16,7 +16,7 @@ from pactline.cli.main import main
 from pactline.recording import open_ledger
 from pactline.retention import ErasureError, SubjectMatcher, run_erasure, subject_report, verify_receipts
 from pactline.store import DataRoot, KeyShreddedError, Vault
-from tests.test_retention import populate
+from tests.test_retention import populate, protected_outputs, total
 
 
 def emails(path, column, delimiter):
@@ -64,21 +64,22 @@ def test_subject_report_and_erasure(workspace, subject, capsys):
     assert token in before and any(c.strip().lower() == subject.strip().lower() for c in before)
 
     hits = subject_report(ctx.loaded, subject.upper())
-    found = {(h.version.area, h.dataset) for h in hits}
-    assert found == {(a, d) for a in ("landing", "staging", "shared") for d in ("transactions", "orders")}
+    found = {(h.version.area, h.version.name) for h in hits}
+    assert found == {(a, d) for a in ("landing", "staging") for d in ("transactions", "orders")} | {
+        ("shared", o.id) for o in protected_outputs(ctx)}
     assert all(h.to_dict()["rows"] >= 1 for h in hits)
     assert {h.recipient for h in hits if h.version.area == "shared"} == {"fraud-lab"}
 
     path = workspace / "agreements" / "fraud.yaml"
     assert main(["subject-report", str(path), "--subject", subject]) == 0
     out = capsys.readouterr().out
-    assert out.count("row(s)") == 6 and "released to fraud-lab" in out and subject not in out and token not in out
+    assert out.count("row(s)") == total(ctx) and "released to fraud-lab" in out and subject not in out and token not in out
 
     old = {h.version.version_id: h for h in hits}
     released_before = {h.version.name: ctx.root.read_table(next(iter(h.files))).num_rows
                        for h in hits if h.version.area == "shared"}
     report = run_erasure(ctx.loaded, subject)
-    assert len(report.replaced) == 6 and len(report.receipts) == 6
+    assert len(report.replaced) == total(ctx) and len(report.receipts) == total(ctx)
     assert all(r["rows_removed"] >= 1 for r in report.replaced)
 
     # the subject is in no live version: not raw, not as its pseudonym
@@ -130,15 +131,55 @@ def test_copies_of_erased_versions_stay_unreadable(workspace, subject, tmp_path)
         DataRoot(str(tmp_path)).read_table("backup.parquet")
 
 
+def test_files_written_beside_the_store_are_checked_too(workspace, subject):
+    """Data Docs and summaries the checks write straight to disk sit in a version's folder, unregistered."""
+    ctx = populate(workspace)
+    staging = next(v for v in ctx.vault.catalog.versions(ctx.loaded.id) if v.area == "staging" and v.name == "orders")
+    docs = ctx.root.local_path(staging.base) / "checks"
+    docs.mkdir()
+    (docs / "summary.html").write_text(f"<td>{subject.strip().upper()}</td>")
+    (docs / "style.css").write_text("td { color: red }")
+    [hit] = [h for h in subject_report(ctx.loaded, subject) if h.version.version_id == staging.version_id]
+    assert f"{staging.base}/checks/summary.html" in hit.files and f"{staging.base}/checks/style.css" not in hit.files
+    report = run_erasure(ctx.loaded, subject)
+    new = ctx.vault.catalog.get(next(r["new"] for r in report.replaced if r["old"] == staging.version_id))
+    assert ctx.root.exists(f"{new.base}/checks/style.css") and not ctx.root.exists(f"{new.base}/checks/summary.html")
+    assert not ctx.root.exists(staging.base)
+
+
+def test_landing_copies_identical_after_erasure_keep_one_version(workspace, subject):
+    """Two deliveries that differ only in the subject's rows become the same bytes without them."""
+    import datetime as dt
+
+    from pactline.agreement import load_agreement
+    from pactline.keys import KeyStore
+    from pactline.pipeline.context import RunContext
+    from pactline.pipeline.ingest import ingest
+
+    ctx = RunContext(loaded=load_agreement(workspace / "agreements" / "fraud.yaml"), run_id="r1",
+                     as_of=dt.date(2027, 1, 1), root=DataRoot(), keystore=KeyStore(), recorder=lambda e, p: None)
+    first = ingest(ctx, "transactions")
+    src = workspace / "data" / "fraud" / "transactions.csv"
+    lines = src.read_text().splitlines()
+    extra = next(line for line in lines if subject in line).replace("T9", "T8", 1)  # another row of the subject
+    src.write_text("\n".join([*lines, extra]) + "\n")
+    second = ingest(ctx, "transactions")
+    assert first["version_id"] != second["version_id"]
+    report = run_erasure(ctx.loaded, subject)
+    assert len(report.replaced) == 2 and report.replaced[0]["new"] == report.replaced[1]["new"]
+    [live] = ctx.vault.catalog.versions(ctx.loaded.id, states=["live"])
+    assert subject_report(ctx.loaded, subject) == [] and live.version_id == report.replaced[0]["new"]
+
+
 def test_erasure_dry_run_and_bad_requests(workspace, subject, capsys):
     ctx = populate(workspace)
     path = workspace / "agreements" / "fraud.yaml"
     assert main(["erase", str(path), "--subject", subject, "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert out.count("would rewrite") == 6 and subject not in out
+    assert out.count("would rewrite") == total(ctx) and subject not in out
     assert {v.state for v in ctx.vault.catalog.versions(ctx.loaded.id)} == {"live"}
     assert main(["erase", str(path), "--subject", "nobody@example.invalid"]) == 0
-    assert "none of 6 live version(s) holds the subject" in capsys.readouterr().out
+    assert f"none of {total(ctx)} live version(s) holds the subject" in capsys.readouterr().out
     with pytest.raises(ErasureError):
         SubjectMatcher(ctx.loaded, ctx.keystore, "   ")
     with pytest.raises(ErasureError):

@@ -41,9 +41,24 @@ def populate(workspace: Path, name: str = "fraud", run_id: str = "manual__popula
         ing = ingest(ctx, ds.id)
         mapped = map_schema(ctx, ds.id, ing["landing"])
         prot = protect(ctx, ds.id, mapped["staging"])
-        for out in ctx.agreement.outputs_for(ds.id):
+        for out in protected_outputs(ctx, ds.id):
             publish(ctx, out.id, {"ingest": ing, "map_schema": mapped, "protect": prot}, prot["staging"])
     return ctx
+
+
+def protected_outputs(ctx: RunContext, dataset_id: str | None = None) -> list:
+    # synthetic outputs need the synthesize step; these tests release protected data only
+    return [o for o in ctx.agreement.outputs if o.kind == "protected" and dataset_id in (None, o.dataset)]
+
+
+def layout(ctx: RunContext) -> dict[str, int]:
+    """How many versions of each area `populate` makes."""
+    n = len(ctx.agreement.datasets)
+    return {"landing": n, "staging": n, "shared": len(protected_outputs(ctx))}
+
+
+def total(ctx: RunContext) -> int:
+    return sum(layout(ctx).values())
 
 
 def states(ctx: RunContext) -> dict[str, str]:
@@ -77,8 +92,8 @@ def test_due_dates_and_clauses(workspace):
 
 def test_purge_removes_due_versions_only_with_verifiable_receipts(workspace):
     ctx = populate(workspace)
-    before = by_area(ctx)
-    assert before == {"landing": 2, "staging": 2, "shared": 2}
+    assert by_area(ctx) == layout(ctx)
+    n = layout(ctx)["landing"]
     landing = ctx.vault.catalog.versions(ctx.loaded.id, states=["live"])
     landing_files = [f.path for v in landing if v.area == "landing" for f in ctx.vault.catalog.files(v.version_id)]
     kept_files = [f.path for v in landing if v.area != "landing" for f in ctx.vault.catalog.files(v.version_id)]
@@ -86,9 +101,10 @@ def test_purge_removes_due_versions_only_with_verifiable_receipts(workspace):
     report = run_purge(TODAY + dt.timedelta(days=6), agreements=[workspace / "agreements"])
     assert report.due == [] and report.receipts == []  # a day early: nothing
     report = run_purge(TODAY + dt.timedelta(days=7), agreements=[workspace / "agreements"])
-    assert {d["clause"] for d in report.due} == {"retention.landing_days"} and len(report.receipts) == 2
+    assert {d["clause"] for d in report.due} == {"retention.landing_days"} and len(report.receipts) == n
     assert not report.errors
-    assert by_area(ctx) == {"staging": 2, "shared": 2} and by_area(ctx, "purged") == {"landing": 2}
+    rest = {k: v for k, v in layout(ctx).items() if k != "landing"}
+    assert by_area(ctx) == rest and by_area(ctx, "purged") == {"landing": n}
     root = DataRoot()
     assert not any(root.exists(p) for p in landing_files)
     assert all(root.exists(p) for p in kept_files)
@@ -128,10 +144,12 @@ def test_purge_interrupted_at_any_step_is_finished_by_the_next_run(workspace, st
         if at == stage:
             raise Crash(at)
 
+    n = layout(ctx)["landing"]
+    rest = {k: v for k, v in layout(ctx).items() if k != "landing"}
     first = run_purge(as_of, agreements=[workspace / "agreements"], hook=crash)
-    assert len(first.errors) == 2 and all("Crash" in e for e in first.errors)
+    assert len(first.errors) == n and all("Crash" in e for e in first.errors)
     purging = ctx.vault.catalog.versions(ctx.loaded.id, states=["purging"])
-    assert {v.area for v in purging} == {"landing"} and len(purging) == 2
+    assert {v.area for v in purging} == {"landing"} and len(purging) == n
     if stage in ("key_destroyed",):  # the key is gone but the files are still there: unreadable
         path = ctx.vault.catalog.files(purging[0].version_id)[0].path
         assert DataRoot().exists(path)
@@ -141,7 +159,7 @@ def test_purge_interrupted_at_any_step_is_finished_by_the_next_run(workspace, st
     second = run_purge(as_of, agreements=[workspace / "agreements"])
     assert sorted(second.finished) == sorted(v.version_id for v in purging) and not second.errors
     assert second.due == []  # nothing else was due, nothing else touched
-    assert by_area(ctx) == {"staging": 2, "shared": 2} and by_area(ctx, "purged") == {"landing": 2}
+    assert by_area(ctx) == rest and by_area(ctx, "purged") == {"landing": n}
     ledger = open_ledger()
     for v in purging:
         done = ctx.vault.catalog.get(v.version_id)
@@ -169,11 +187,12 @@ def test_purge_killed_mid_way_is_finished_by_the_next_run(workspace):
     assert proc.returncode == 9, proc.stderr
     [half] = ctx.vault.catalog.versions(ctx.loaded.id, states=["purging"])
     assert ctx.vault.keyring.status(half.version_id).destroyed
-    assert by_area(ctx) == {"landing": 1, "staging": 2, "shared": 2}  # the other landing version not yet started
+    rest = {k: v for k, v in layout(ctx).items() if k != "landing"}
+    assert by_area(ctx) == {**rest, "landing": layout(ctx)["landing"] - 1}  # the others not yet started
 
     report = run_purge(as_of, agreements=[workspace / "agreements"])
-    assert report.finished == [half.version_id] and len(report.receipts) == 2 and not report.errors
-    assert by_area(ctx) == {"staging": 2, "shared": 2}
+    assert report.finished == [half.version_id] and len(report.receipts) == layout(ctx)["landing"]
+    assert by_area(ctx) == rest and not report.errors
     assert verify_receipts().ok
 
 
@@ -184,25 +203,26 @@ def test_purge_dry_run_lists_without_deleting(workspace, capsys):
     code = main(["purge", "--as-of", as_of, "--dry-run", "--agreements", str(workspace / "agreements")])
     out = capsys.readouterr().out
     assert code == 0
-    assert out.count("would purge") == 6 and "retention.sandbox_days" in out and "retention.landing_days" in out
+    assert out.count("would purge") == total(ctx) and "retention.sandbox_days" in out and "retention.landing_days" in out
     assert states(ctx) == before
     assert all(DataRoot().exists(v.base) for v in ctx.vault.catalog.versions(ctx.loaded.id))
     assert not list(open_ledger().entries(event="purge.intent"))
 
     code = main(["purge", "--as-of", as_of, "--agreements", str(workspace / "agreements"), "--json"])
     report = json.loads(capsys.readouterr().out)
-    assert code == 0 and len(report["receipts"]) == 6
+    assert code == 0 and len(report["receipts"]) == total(ctx)
     assert set(states(ctx).values()) == {"purged"}
 
 
 def test_receipts_verify_detects_an_edited_or_missing_receipt(workspace, capsys):
-    populate(workspace)
+    ctx = populate(workspace)
     run_purge(TODAY + dt.timedelta(days=7), agreements=[workspace / "agreements"])
+    n = layout(ctx)["landing"]
     assert main(["receipts", "verify"]) == 0
-    assert "ok: 2 of 2" in capsys.readouterr().out
+    assert f"ok: {n} of {n}" in capsys.readouterr().out
 
     root = DataRoot()
-    first, second = sorted(root.ls("fraud-detection/receipts"))
+    first, second, *_ = sorted(root.ls("fraud-detection/receipts"))
     path = f"fraud-detection/receipts/{first}"
     doc = root.read_json(path)
     doc["body"]["files"][0]["sha256"] = "0" * 64  # claim another file was deleted
@@ -222,7 +242,7 @@ def test_receipts_verify_detects_an_edited_or_missing_receipt(workspace, capsys)
 def test_unknown_agreements_are_never_purged(workspace):
     ctx = populate(workspace)
     report = run_purge(TODAY + dt.timedelta(days=4000), agreements=[workspace / "nowhere"])
-    assert report.due == [] and len(report.kept_unknown_agreement) == 6
+    assert report.due == [] and len(report.kept_unknown_agreement) == total(ctx)
     assert set(states(ctx).values()) == {"live"}
 
 
@@ -234,6 +254,6 @@ def test_keyring_and_catalog_configuration_on_postgres(workspace, monkeypatch, r
     ctx = populate(workspace)
     assert ctx.vault.catalog.url.startswith("postgresql://")
     report = run_purge(TODAY + dt.timedelta(days=7), agreements=[workspace / "agreements"])
-    assert len(report.receipts) == 2 and not report.errors
+    assert len(report.receipts) == layout(ctx)["landing"] and not report.errors
     assert Vault.open().catalog.versions(ctx.loaded.id, states=["purged"])
     assert verify_receipts().ok

@@ -19,7 +19,7 @@ from pactline.retention import subject_report, verify_receipts
 from pactline.store import DataRoot, default_vault
 from tests.conftest import REPO
 from tests.test_erasure import subject  # noqa: F401 - fixture
-from tests.test_retention import populate
+from tests.test_retention import populate, total
 
 pytestmark = pytest.mark.slow
 
@@ -51,7 +51,7 @@ def test_retention_dag_past_expiry_removes_every_due_version_and_nothing_else(ai
     vault = default_vault()
     fraud_versions = vault.catalog.versions(fraud.loaded.id)
     kept = vault.catalog.versions(readmission.loaded.id)
-    assert len(fraud_versions) == 6 and len(kept) == 6
+    assert len(fraud_versions) == total(fraud) and len(kept) == total(readmission)
     assert {v.zone for v in kept} >= {"landing", "staging", "sandbox", "production"}
 
     os.environ["PACTLINE_AGREEMENTS"] = str(workspace / "agreements")  # read by the task at run time
@@ -71,7 +71,7 @@ def test_retention_dag_past_expiry_removes_every_due_version_and_nothing_else(ai
             else:
                 assert hashlib.sha256(root.read_bytes(f.path)).hexdigest() == f.plaintext_sha256
     receipts = root.ls("fraud-detection/receipts")
-    assert len(receipts) == 6 and not root.exists("readmission-risk/receipts")
+    assert len(receipts) == total(fraud) and not root.exists("readmission-risk/receipts")
     bodies = [root.read_json(f"fraud-detection/receipts/{r}")["body"] for r in receipts]
     assert {b["clause"] for b in bodies} <= {"retention.after_termination_days", "retention.landing_days",
                                             "retention.staging_days", "retention.sandbox_days"}
@@ -81,7 +81,7 @@ def test_retention_dag_past_expiry_removes_every_due_version_and_nothing_else(ai
 
     # the next day's run finds nothing more to do
     assert ok(dags.retention_dag.test(logical_date=dt.datetime(2028, 1, 16, 3, tzinfo=dt.UTC)))
-    assert len(root.ls("fraud-detection/receipts")) == 6
+    assert len(root.ls("fraud-detection/receipts")) == total(fraud)
 
 
 def test_erasure_dag(airflow_home, workspace, subject):  # noqa: F811 - fixture
@@ -92,5 +92,5 @@ def test_erasure_dag(airflow_home, workspace, subject):  # noqa: F811 - fixture
     run = dags.erasure_dag.test(run_conf={"agreement": "fraud-detection", "subject": subject})
     assert ok(run)
     assert subject_report(ctx.loaded, subject) == []
-    assert len(DataRoot().ls("fraud-detection/receipts")) == 6
+    assert len(DataRoot().ls("fraud-detection/receipts")) == total(ctx)
     assert verify_receipts().ok

@@ -339,3 +339,22 @@ def test_pipeline_leaves_only_manifests_in_clear(workspace, tmp_path):
     again = ingest(ctx, "orders")
     assert again["reused"] and again["version_id"] == ing["version_id"]
     assert len(ctx.vault.catalog.versions("fraud-detection", states=["writing", "live"])) == 4
+
+
+def test_any_fsspec_root_works_the_same(tmp_path):
+    """An object-store-like root (fsspec memory://): same encryption, same reads, same shredding."""
+    root = DataRoot(f"memory://pactline-{uuid.uuid4().hex[:8]}", vault=Vault.open())
+    assert not root.is_local
+    v = new_version(root)
+    root.write_table("agr/staging/ds/run-1/people.parquet", people(), version=v)
+    root.write_json("agr/staging/ds/run-1/report.json", {"email": SECRET_VALUE}, version=v)
+    assert root.read_table("agr/staging/ds/run-1/people.parquet").equals(people())
+    assert root.read_json("agr/staging/ds/run-1/report.json") == {"email": SECRET_VALUE}
+    assert SECRET_VALUE.encode() not in root.read_raw("agr/staging/ds/run-1/report.json")
+    root.move("agr/staging/ds/run-1/report.json", "agr/staging/ds/run-1/moved.json")
+    assert root.file_record("agr/staging/ds/run-1/moved.json").encryption == "envelope"
+    root.vault.keyring.destroy(v.version_id, "test")
+    with pytest.raises(KeyShreddedError):
+        root.read_json("agr/staging/ds/run-1/moved.json")
+    root.delete("agr/staging/ds/run-1", recursive=True)
+    assert not root.exists("agr/staging/ds/run-1")

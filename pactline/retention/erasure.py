@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import re
 import secrets
 import uuid
 from collections.abc import Iterator
@@ -91,9 +92,10 @@ class SubjectMatcher:
         return out
 
     def needles(self, dataset_id: str) -> list[str]:
-        """Strings whose presence in a report or blob means it mentions the subject."""
+        """Strings whose presence in a report or blob means it mentions the subject (lower case: the
+        search ignores case, as partners spell identifiers differently)."""
         tokens = {i.token for i in self.identifiers.get(dataset_id, []) if i.token}
-        return sorted({self.subject.strip(), *tokens} - {""}, key=len, reverse=True)
+        return sorted({self.subject.strip().lower(), *(t.lower() for t in tokens)} - {""}, key=len, reverse=True)
 
     def rows(self, table: pa.Table | pa.RecordBatch, dataset_id: str) -> pa.ChunkedArray | pa.Array:
         """A boolean mask: True for the rows that hold the subject."""
@@ -184,7 +186,7 @@ class SubjectRequests:
 
     def _text_mentions(self, data: Any, needles: list[str]) -> int:
         if isinstance(data, str):
-            return int(any(n in data for n in needles))
+            return int(_mentions(data, needles))
         if isinstance(data, dict):
             return sum(self._text_mentions(v, needles) + self._text_mentions(k, needles) for k, v in data.items())
         if isinstance(data, list):
@@ -207,11 +209,31 @@ class SubjectRequests:
             elif kind == "json":
                 n = self._text_mentions(self.root.read_json(f.path), needles)
             else:
-                data = self.root.read_bytes(f.path)
-                n = int(any(x.encode() in data for x in needles))
+                n = int(_mentions(self.root.read_bytes(f.path), needles))
             if n:
                 hit.files[f.path] = n
+        for rel in self._loose_files(version):
+            if self._loose_mentions(rel, needles):
+                hit.files[rel] = 1
         return hit
+
+    def _loose_mentions(self, rel: str, needles: list[str]) -> bool:
+        try:
+            return _mentions(self.root.read_bytes(rel), needles)
+        except PactlineError:  # cannot be read, so cannot be shown not to hold the subject
+            return True
+
+    def _loose_files(self, version: VersionRecord) -> list[str]:
+        """Files in the version's folder the catalog does not list: written by tools that bypass the
+        store (e.g. Data Docs and summaries the checks write), and still data about people."""
+        registered = {f.path for f in self.vault.catalog.files(version.version_id)}
+        full = self.root.path(version.base)
+        if not self.root.fs.exists(full):
+            return []
+        prefix = self.root.root.rstrip("/") + "/"
+        rels = [p[len(prefix):] if p.startswith(prefix) else p for p in self.root.fs.find(full)]
+        return sorted(r for r in rels if r not in registered and r != f"{version.base}/{MANIFEST}"
+                      and not r.endswith(".tmp"))  # .tmp: a write that never completed
 
     def report(self) -> list[VersionHit]:
         """Every live version that holds the subject, with the rows holding it per file."""
@@ -285,8 +307,18 @@ class SubjectRequests:
             rel = base + f.path[len(old.base):]
             removed += self._copy_without(f, rel, new, dataset)
             written[f.path] = self.root.file_record(rel)
+        needles = self.matcher.needles(dataset.id)
+        for rel in self._loose_files(old):  # carried over as they are, unless they mention the subject
+            if self._loose_mentions(rel, needles):
+                removed += 1
+                continue
+            dst = self.root.path(base + rel[len(old.base):])
+            self.root.fs.makedirs(dst.rsplit("/", 1)[0], exist_ok=True)
+            self.root.fs.copy(self.root.path(rel), dst)
         if old.area == "landing":
             new = self._name_landing(new, old, written, landing_moves)
+            if new.state == "live":  # an identical landing version was already there
+                return new, removed
         if self.root.exists(f"{old.base}/{MANIFEST}"):
             self._write_manifest(old, new, request_id, removed, landing_moves)
         return catalog.update(new.version_id, expect=["writing"], state="live"), removed
@@ -310,7 +342,7 @@ class SubjectRequests:
             self.root.write_json(rel, _redact_json(data, needles), version=new)
             return n
         data = self.root.read_bytes(f.path)
-        if any(x.encode() in data for x in needles):
+        if _mentions(data, needles):
             return 1  # a blob that mentions the subject (e.g. a trained model) cannot be filtered: not carried over
         self.root.write_bytes(rel, data, version=new)
         return 0
@@ -338,8 +370,19 @@ class SubjectRequests:
         [(old_path, record)] = written.items()  # a landing version is one file
         assert record is not None and record.plaintext_sha256
         final = f"{self.loaded.id}/landing/{old.name}/{record.plaintext_sha256}"
-        new = self.vault.catalog.update(new.version_id, expect=["writing"], base=final)
         new_path = f"{final}/{old_path.rsplit('/', 1)[-1]}"
+        existing = self.vault.catalog.at(final)
+        if existing is not None and existing.state != "live":
+            raise ErasureError(f"{final} is being written or purged by another process; retry the erasure")
+        if existing is not None:
+            # without the subject this copy equals a landing version that is already there (one that
+            # never held the subject): keep that one, as ingest keeps the first of identical copies
+            self.vault.keyring.destroy(new.version_id, "erasure rewrite identical to an existing version")
+            self.root.delete(new.base, recursive=True)
+            self.vault.catalog.delete(new.version_id)
+            landing_moves[old_path] = new_path
+            return existing
+        new = self.vault.catalog.update(new.version_id, expect=["writing"], base=final)
         self.root.move(record.path, new_path)
         self.root.delete(record.path.rsplit("/", 1)[0], recursive=True)
         landing_moves[old_path] = new_path
@@ -369,10 +412,18 @@ class SubjectRequests:
         self.root.write_json(f"{new.base}/{MANIFEST}", manifest)
 
 
+def _mentions(data: str | bytes, needles: list[str]) -> bool:
+    if isinstance(data, bytes):
+        low = data.lower()
+        return any(n.encode() in low for n in needles)
+    low = data.lower()
+    return any(n in low for n in needles)
+
+
 def _redact_json(data: Any, needles: list[str]) -> Any:
     if isinstance(data, str):
         for n in needles:
-            data = data.replace(n, ERASED)
+            data = re.sub(re.escape(n), ERASED, data, flags=re.IGNORECASE)
         return data
     if isinstance(data, dict):
         return {_redact_json(k, needles): _redact_json(v, needles) for k, v in data.items()}

@@ -21,7 +21,8 @@ import datetime as dt
 import os
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass, fields, replace
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, fields
 from typing import Any
 
 from pactline.keys import pactline_home
@@ -108,14 +109,14 @@ class Catalog:
     def url(self) -> str:
         return self.db.display_url
 
-    def _tx(self):
+    def _tx(self, write: bool = True) -> AbstractContextManager[Tx]:
         if not self._ready:
             with self.db.transaction() as tx:
                 tx.lock(VERSIONS)
                 for statement in self._schema():
                     tx.run(statement)
             self._ready = True
-        return self.db.transaction()
+        return self.db.transaction(write)
 
     def _schema(self) -> list[str]:
         big = "INTEGER" if self.db.kind == "sqlite" else "BIGINT"
@@ -141,22 +142,26 @@ class Catalog:
             self._insert(tx, record)
         return record
 
-    def _insert(self, tx: Tx, record: VersionRecord) -> None:
-        tx.run(f"INSERT INTO {VERSIONS} ({', '.join(_VCOLS)}) VALUES ({', '.join('?' * len(_VCOLS))})",
+    def _insert(self, tx: Tx, record: VersionRecord, on_conflict_do_nothing: bool = False) -> None:
+        tail = " ON CONFLICT DO NOTHING" if on_conflict_do_nothing else ""
+        tx.run(f"INSERT INTO {VERSIONS} ({', '.join(_VCOLS)}) VALUES ({', '.join('?' * len(_VCOLS))}){tail}",
                [getattr(record, c) for c in _VCOLS])
 
     def get_or_create(self, record: VersionRecord) -> VersionRecord:
-        """The version currently occupying record.base, else `record`, inserted."""
+        """The version currently occupying record.base, else `record`, inserted.
+
+        ON CONFLICT DO NOTHING against the one-version-per-folder index: of two nodes racing for a
+        folder, both end up with the version that won.
+        """
         with self._tx() as tx:
+            self._insert(tx, record, on_conflict_do_nothing=True)
             existing = self._at(tx, record.base)
-            if existing is not None:
-                if existing.state not in LIVE_STATES:
-                    raise VersionStateError(
-                        f"{record.base} belongs to version {existing.version_id}, which is being purged; "
-                        "nothing may be written into it")
-                return existing
-            self._insert(tx, record)
-        return record
+        if existing is None:
+            raise StoreError(f"the catalog {self.url} lost version {record.version_id} of {record.base}")
+        if existing.state not in LIVE_STATES:
+            raise VersionStateError(f"{record.base} belongs to version {existing.version_id}, which is being "
+                                    "purged; nothing may be written into it")
+        return existing
 
     def _at(self, tx: Tx, base: str) -> VersionRecord | None:
         rows = tx.run(f"SELECT {', '.join(_VCOLS)} FROM {VERSIONS} WHERE base = ? "
@@ -165,11 +170,11 @@ class Catalog:
 
     def at(self, base: str) -> VersionRecord | None:
         """The version occupying folder `base` (not yet purged), if any."""
-        with self._tx() as tx:
+        with self._tx(write=False) as tx:
             return self._at(tx, base)
 
     def get(self, version_id: str) -> VersionRecord:
-        with self._tx() as tx:
+        with self._tx(write=False) as tx:
             rows = tx.run(f"SELECT {', '.join(_VCOLS)} FROM {VERSIONS} WHERE version_id = ?", (version_id,))
         if not rows:
             raise StoreError(f"the catalog {self.url} has no version {version_id}")
@@ -185,12 +190,12 @@ class Catalog:
             where.append(f"state IN ({', '.join('?' * len(states))})")
             params += states
         clause = f" WHERE {' AND '.join(where)}" if where else ""
-        with self._tx() as tx:
+        with self._tx(write=False) as tx:
             rows = tx.run(f"SELECT {', '.join(_VCOLS)} FROM {VERSIONS}{clause} ORDER BY created_at, version_id", params)
         return [VersionRecord(*r) for r in rows]
 
     def replacement_of(self, version_id: str) -> VersionRecord | None:
-        with self._tx() as tx:
+        with self._tx(write=False) as tx:
             rows = tx.run(f"SELECT {', '.join(_VCOLS)} FROM {VERSIONS} WHERE replaces = ? "
                           "AND state IN ('writing', 'live')", (version_id,))
         return VersionRecord(*rows[0]) if rows else None
@@ -231,13 +236,13 @@ class Catalog:
                    [getattr(record, c) for c in _FCOLS])
 
     def files(self, version_id: str) -> list[FileRecord]:
-        with self._tx() as tx:
+        with self._tx(write=False) as tx:
             rows = tx.run(f"SELECT {', '.join(_FCOLS)} FROM {FILES} WHERE version_id = ? ORDER BY path", (version_id,))
         return [FileRecord(*r) for r in rows]
 
     def file(self, path: str) -> FileRecord | None:
         """The record of the file at `path` in a version that is not purged."""
-        with self._tx() as tx:
+        with self._tx(write=False) as tx:
             rows = tx.run(
                 f"SELECT {', '.join('f.' + c for c in _FCOLS)} FROM {FILES} f JOIN {VERSIONS} v "
                 "ON v.version_id = f.version_id WHERE f.path = ? AND v.state IN ('writing', 'live', 'purging')",
@@ -260,6 +265,3 @@ class Catalog:
         return VersionRecord(new_version_id(), agreement_id, area, zone, name, base, state, created.isoformat(),
                              run_id, fingerprint, replaces)
 
-
-def with_state(record: VersionRecord, state: str) -> VersionRecord:
-    return replace(record, state=state)

@@ -117,7 +117,7 @@ class Keyring:
     def get(self, version_id: str) -> bytes:
         """The version's data key. Raises KeyShreddedError once it was destroyed."""
         self._ensure()
-        with self.db.transaction() as tx:
+        with self.db.transaction(write=False) as tx:
             rows = tx.run(f"SELECT wrapped, kek_id, destroyed_at, reason FROM {TABLE} WHERE version_id = ?",
                           (version_id,))
         if not rows:
@@ -157,6 +157,6 @@ class Keyring:
 
     def status(self, version_id: str) -> KeyStatus | None:
         self._ensure()
-        with self.db.transaction() as tx:
+        with self.db.transaction(write=False) as tx:
             rows = tx.run(f"SELECT created_at, destroyed_at, reason FROM {TABLE} WHERE version_id = ?", (version_id,))
         return KeyStatus(version_id, *rows[0]) if rows else None

@@ -58,12 +58,16 @@ class Database:
         return statement.replace("?", "%s") if self.kind == "postgres" else statement
 
     @contextmanager
-    def transaction(self) -> Iterator[Tx]:
-        """One transaction holding the database's write lock (SQLite) or a row-level one (PostgreSQL)."""
+    def transaction(self, write: bool = True) -> Iterator[Tx]:
+        """A write transaction holding SQLite's write lock (PostgreSQL: row locks), or with
+        write=False a read that takes no lock, so parallel tasks opening files never queue."""
         if self.kind == "sqlite":
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
             try:
                 conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+                if not write:
+                    yield Tx(self, conn)
+                    return
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = FULL")
                 if self.secure_delete:
@@ -84,8 +88,12 @@ class Database:
         else:
             import psycopg
 
-            with psycopg.connect(self.conninfo, autocommit=True, connect_timeout=10) as conn, conn.transaction():
-                yield Tx(self, conn)
+            with psycopg.connect(self.conninfo, autocommit=True, connect_timeout=10) as conn:
+                if not write:
+                    yield Tx(self, conn)
+                    return
+                with conn.transaction():
+                    yield Tx(self, conn)
 
 
 class Tx:
