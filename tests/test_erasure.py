@@ -132,18 +132,21 @@ def test_copies_of_erased_versions_stay_unreadable(workspace, subject, tmp_path)
 
 
 def test_files_written_beside_the_store_are_checked_too(workspace, subject):
-    """Data Docs and summaries the checks write straight to disk sit in a version's folder, unregistered."""
+    """Data Docs and summaries the checks write straight to disk sit in a version's folder, unregistered;
+    a trained model in a version holding the subject is not carried over."""
     ctx = populate(workspace)
     staging = next(v for v in ctx.vault.catalog.versions(ctx.loaded.id) if v.area == "staging" and v.name == "orders")
     docs = ctx.root.local_path(staging.base) / "checks"
     docs.mkdir()
     (docs / "summary.html").write_text(f"<td>{subject.strip().upper()}</td>")
     (docs / "style.css").write_text("td { color: red }")
+    ctx.root.write_bytes(f"{staging.base}/synthesizer_x.bin", b"a model trained on these rows")  # encrypted
     [hit] = [h for h in subject_report(ctx.loaded, subject) if h.version.version_id == staging.version_id]
     assert f"{staging.base}/checks/summary.html" in hit.files and f"{staging.base}/checks/style.css" not in hit.files
     report = run_erasure(ctx.loaded, subject)
     new = ctx.vault.catalog.get(next(r["new"] for r in report.replaced if r["old"] == staging.version_id))
     assert ctx.root.exists(f"{new.base}/checks/style.css") and not ctx.root.exists(f"{new.base}/checks/summary.html")
+    assert not ctx.root.exists(f"{new.base}/synthesizer_x.bin")  # derived from the subject's rows: not kept
     assert not ctx.root.exists(staging.base)
 
 

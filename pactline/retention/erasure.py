@@ -11,7 +11,8 @@ and key (pactline.protect), so a row holds the subject when, in any identifier c
 Erasure writes, for each version holding the subject, a new version without those rows (same
 layout, same retention clock: it keeps the old version's created_at), then crypto-shreds the old
 one with a receipt (clause "data_subject_erasure", ledger event "erasure"). JSON reports have
-every string mentioning the subject replaced; other blobs holding it are not carried over.
+every string mentioning the subject replaced; other files of such a version (a trained
+synthesizer, ...) are not carried over, since they may encode the subject beyond any search.
 
 Neither the subject nor its token is ever written to the ledger, a manifest, a receipt or a log.
 """
@@ -341,11 +342,9 @@ class SubjectRequests:
             n = self._text_mentions(data, needles)
             self.root.write_json(rel, _redact_json(data, needles), version=new)
             return n
-        data = self.root.read_bytes(f.path)
-        if _mentions(data, needles):
-            return 1  # a blob that mentions the subject (e.g. a trained model) cannot be filtered: not carried over
-        self.root.write_bytes(rel, data, version=new)
-        return 0
+        # Any other file (e.g. a trained synthesizer) was derived from rows that include the subject and
+        # may encode them in ways no search finds: it is not carried over; the next run derives it again.
+        return 1
 
     def _table_writer(self, f: FileRecord, rel: str, new: VersionRecord, schema: pa.Schema,
                       dataset: Dataset) -> contextlib.AbstractContextManager[Any]:
