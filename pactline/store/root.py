@@ -50,6 +50,22 @@ def data_root_url() -> str:
     return os.environ.get("PACTLINE_DATA_ROOT") or str(pactline_home() / "data")
 
 
+def data_root_options() -> dict[str, Any]:
+    """fsspec storage options of the configured root: $PACTLINE_DATA_ROOT_OPTIONS, a JSON object
+    (e.g. {"endpoint_url": "http://minio:9000"} for an S3-compatible store). Credentials are better
+    left to the file system's own chain (AWS_* variables, instance roles) than written here."""
+    raw = os.environ.get("PACTLINE_DATA_ROOT_OPTIONS", "").strip()
+    if not raw:
+        return {}
+    try:
+        options = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"PACTLINE_DATA_ROOT_OPTIONS is not JSON: {e}") from None
+    if not isinstance(options, dict):
+        raise ValueError("PACTLINE_DATA_ROOT_OPTIONS must be a JSON object of fsspec storage options")
+    return options
+
+
 class _HashingSink:
     """Counts and hashes the bytes as stored, on their way to the real file."""
 
@@ -115,6 +131,8 @@ class DataRoot:
     def __init__(self, url: str | None = None, storage_options: dict[str, Any] | None = None, *,
                  vault: Vault | None = None, resolver: Resolver | None = None):
         self.url = url or data_root_url()
+        if storage_options is None and self.url == data_root_url():
+            storage_options = data_root_options()  # the configured root gets the configured options
         self.fs, root = fsspec.core.url_to_fs(self.url, **(storage_options or {}))
         self.root = root.rstrip("/")
         self.is_local = self.fs.protocol in ("file", "local") or "file" in (self.fs.protocol or ())
