@@ -37,7 +37,8 @@ def pactline_home(tmp_path, monkeypatch):
     home = tmp_path / "pactline-home"
     monkeypatch.setenv("PACTLINE_HOME", str(home))
     monkeypatch.delenv("PACTLINE_DATA_ROOT", raising=False)
-    monkeypatch.delenv("PACTLINE_LEDGER_URL", raising=False)
+    for name in ("PACTLINE_LEDGER_URL", "PACTLINE_KEYRING_URL", "PACTLINE_CATALOG_URL", "PACTLINE_SECRET_PACTLINE_KEK"):
+        monkeypatch.delenv(name, raising=False)
     return home
 
 

@@ -22,18 +22,20 @@ CHECKS_DIR = "checks"
 
 @contextlib.contextmanager
 def local_reports(ctx: RunContext, dataset_id: str) -> Iterator[Path]:
-    """A local folder for GX and the summary; on a remote data root it is uploaded afterwards."""
+    """A scratch folder for GX and the summary. Reports hold data (masked rows, group names), so
+    what lands in the data root goes through it and is encrypted with the run's reports key; the
+    folder starts with the run's earlier check results so the summary covers them all."""
     rel = ctx.reports(dataset_id, CHECKS_DIR)
-    if ctx.root.is_local:
-        path = ctx.root.local_path(rel)
-        path.mkdir(parents=True, exist_ok=True)
-        yield path
-        return
+    base = ctx.root.path(rel).rstrip("/") + "/"
     with tempfile.TemporaryDirectory(prefix="pactline-reports-") as tmp:
-        if ctx.root.exists(rel):  # earlier checks of this run: the summary covers them all
-            ctx.root.fs.get(ctx.root.path(rel) + "/", tmp, recursive=True)
+        if ctx.root.exists(rel):
+            for full in ctx.root.fs.find(base):
+                name = full[len(base):] if full.startswith(base) else full.rsplit("/", 1)[-1]
+                if name.startswith("result_"):
+                    (Path(tmp) / name).write_bytes(ctx.root.read_bytes(f"{rel}/{name}"))
         yield Path(tmp)
-        ctx.root.fs.put(tmp, ctx.root.path(rel), recursive=True)
+        for path in sorted(p for p in Path(tmp).rglob("*") if p.is_file()):
+            ctx.root.write_bytes(f"{rel}/{path.relative_to(tmp).as_posix()}", path.read_bytes())
 
 
 def open_incident(ctx: RunContext, dataset_id: str, kind: str, summary: str, report: str) -> None:
