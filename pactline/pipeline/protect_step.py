@@ -6,8 +6,8 @@ privacy.on_undeclared_pii clause (drop, redact, or redact_text a column found to
 
 from __future__ import annotations
 
-from dataclasses import asdict, is_dataclass
 from collections.abc import Iterator
+from dataclasses import asdict, is_dataclass
 from typing import Any
 
 import pyarrow as pa
