@@ -32,8 +32,8 @@ sample-data: install
 demo: airflow-db sample-data
 	$(BIN)/pactline validate include/agreements/*.yaml
 	$(BIN)/pactline plan include/agreements/fraud.yaml
-	$(BIN)/pactline run include/agreements/fraud.yaml 2>&1 | tail -n 6
-	$(BIN)/pactline run include/agreements/readmission.yaml --approved-by demo-steward 2>&1 | tail -n 6
+	set -o pipefail; $(BIN)/pactline run include/agreements/fraud.yaml 2>&1 | tail -n 6
+	set -o pipefail; $(BIN)/pactline run include/agreements/readmission.yaml --approved-by demo-steward 2>&1 | tail -n 6
 	$(BIN)/pactline ledger verify
 	@echo "Releases are under $(PACTLINE_HOME)/data/<agreement>/shared/. Start the Airflow UI with: make up"
 
