@@ -153,3 +153,23 @@ def test_publish_writes_manifest_last_with_hashes(make_ctx):
     assert hashlib.sha256(ctx.root.read_bytes(rel["path"])).hexdigest() == rel["sha256"]
     assert manifest["agreement"]["fingerprint"] == ctx.loaded.fingerprint
     assert manifest["steps"]["protect"]["rows"] == 300
+
+
+def test_pactline_read_decrypts_a_release_for_the_key_holder(make_ctx, tmp_path, capsys, monkeypatch):
+    from pactline.cli.main import main
+
+    monkeypatch.setenv("PACTLINE_SECRET_PACTLINE_KEK", "ab" * 32)  # the KEK the pipeline and the reader share
+    ctx = make_ctx()
+    ing = ingest(ctx, "transactions")
+    mapped = map_schema(ctx, "transactions", ing["landing"])
+    prot = protect(ctx, "transactions", mapped["staging"])
+    rel = publish(ctx, "transactions-release", {"ingest": ing, "map_schema": mapped, "protect": prot}, prot["staging"])
+    assert b"customer_email" not in ctx.root.read_raw(rel["path"])  # encrypted at rest, footer included
+    monkeypatch.setenv("PACTLINE_DATA_ROOT", ctx.root.url)
+    out = tmp_path / "release.csv"
+    assert main(["read", rel["path"], "--out", str(out)]) == 0
+    assert out.read_text().splitlines()[0].startswith('"transaction_id","customer_email"')
+    assert len(out.read_text().splitlines()) == 301
+    assert main(["read", rel["path"].rsplit("/", 1)[0], "--head", "2"]) == 0
+    assert "cust_" in capsys.readouterr().out
+    assert main(["read", "fraud-detection/shared/none"]) == 2
