@@ -35,7 +35,8 @@ demo: airflow-db sample-data
 	set -o pipefail; $(BIN)/pactline run include/agreements/fraud.yaml 2>&1 | tail -n 6
 	set -o pipefail; $(BIN)/pactline run include/agreements/readmission.yaml --approved-by demo-steward 2>&1 | tail -n 6
 	$(BIN)/pactline ledger verify
-	@echo "Releases are under $(PACTLINE_HOME)/data/<agreement>/shared/. Start the Airflow UI with: make up"
+	@echo "Releases are under $(PACTLINE_HOME)/data/<agreement>/shared/, encrypted; read one with: $(BIN)/pactline read PATH"
+	@echo "Start the Airflow UI with: make up"
 
 lint: install
 	$(BIN)/ruff check .
