@@ -17,17 +17,39 @@ from operators.steps import (
     CheckPrivacyOperator,
     CheckQualityOperator,
     CheckSyntheticOperator,
+    CombineOperator,
     IngestOperator,
+    KClassesOperator,
+    ListPartitionsOperator,
     MapSchemaOperator,
+    PartitionCheckQualityOperator,
+    PartitionIngestOperator,
+    PartitionMapSchemaOperator,
+    PartitionProtectOperator,
+    PartitionScanPiiOperator,
+    PrepareOperator,
     ProtectOperator,
     PublishOperator,
+    PublishPartsOperator,
+    ReleasePartitionOperator,
     ScanPiiOperator,
     SuppressOperator,
     SynthesizeOperator,
 )
 from pactline.agreement import LoadedAgreement, load_agreement
 from pactline.errors import AgreementError
-from pactline.plan import APPROVE, CHECK_SYNTHETIC, PROTECT, SUPPRESS, SYNTHESIZE, Plan, build_plan
+from pactline.plan import (
+    APPROVE,
+    CHECK_SYNTHETIC,
+    LIST_PARTITIONS,
+    PROTECT,
+    SUPPRESS,
+    SYNTHESIZE,
+    DatasetPlan,
+    Plan,
+    Step,
+    build_plan,
+)
 
 log = logging.getLogger(__name__)
 RELEASE_CANDIDATES = (PROTECT, SUPPRESS)  # the last of these in a dataset's plan is the data to release
@@ -44,6 +66,20 @@ OPERATORS = {
     "synthesize": SynthesizeOperator,
     "check_synthetic": CheckSyntheticOperator,
     "publish": PublishOperator,
+}
+# A partitioned dataset's steps (the plan marks those that run once per partition as mapped).
+PARTITIONED_OPERATORS = {
+    "list_partitions": ListPartitionsOperator,
+    "ingest": PartitionIngestOperator,
+    "map_schema": PartitionMapSchemaOperator,
+    "scan_pii": PartitionScanPiiOperator,
+    "check_quality": PartitionCheckQualityOperator,
+    "prepare": PrepareOperator,
+    "protect": PartitionProtectOperator,
+    "k_classes": KClassesOperator,
+    "release": ReleasePartitionOperator,
+    "combine": CombineOperator,
+    "publish": PublishPartsOperator,
 }
 
 
@@ -103,6 +139,8 @@ def render(loaded: LoadedAgreement) -> DAG:
                               f"Review the scan and check reports before approving a {step.params['zone']} release."),
                         **common,
                     )
+                elif ds.partitioned:
+                    task = _partitioned_task(dag, ds, step, tasks, dict(kinds_so_far), common)
                 else:
                     task = OPERATORS[step.kind](
                         task_id=step.task_id, dag=dag, dataset_id=ds.id, step_params=step.params,
@@ -120,6 +158,18 @@ def render(loaded: LoadedAgreement) -> DAG:
         del group
     dag.fingerprint = plan.fingerprint  # type: ignore[attr-defined]
     return dag
+
+
+def _partitioned_task(dag: DAG, ds: DatasetPlan, step: Step, tasks: dict, upstream: dict[str, str],
+                      common: dict[str, str]):
+    """One operator, or for a mapped step one task per partition: .partial(...).expand over list_partitions."""
+    mapped_kinds = sorted({s.kind for s in ds.steps if s.params.get("mapped")})
+    kwargs = dict(task_id=step.task_id, dag=dag, dataset_id=ds.id, step_params=step.params, upstream_steps=upstream,
+                  mapped_upstream=mapped_kinds, **common)
+    operator = PARTITIONED_OPERATORS[step.kind]
+    if not step.params.get("mapped"):
+        return operator(**kwargs)
+    return operator.partial(**kwargs).expand(partition=tasks[LIST_PARTITIONS].output)
 
 
 class InvalidAgreements(DAG):

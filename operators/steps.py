@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from operators.base import PactlineOperator
-from pactline.pipeline import check_steps
+from pactline.pipeline import check_steps, partitioned
 from pactline.pipeline.context import RunContext
 from pactline.pipeline.ingest import ingest
 from pactline.pipeline.protect_step import protect
 from pactline.pipeline.publish import publish
+from pactline.pipeline.publish_parts import publish_parts
 from pactline.pipeline.scan_step import scan_pii
 from pactline.pipeline.schema import map_schema
 from pactline.pipeline.suppress_step import suppress
@@ -107,3 +108,93 @@ class CheckSyntheticOperator(PactlineOperator):
         output = self.step_params["output"]
         return check_synthetic(ctx, self.dataset_id, output, upstream[f"synthesize_{output}"],
                                mapped=upstream["map_schema"]["staging"], bias=self.step_params["bias"])
+
+
+# -- a partitioned dataset: one task per partition where rows are independent, reduces between ---------
+
+
+class ListPartitionsOperator(PactlineOperator):
+    step_kind = "list_partitions"
+
+    def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
+        return partitioned.list_partitions_step(ctx, self.dataset_id)
+
+
+class PartitionIngestOperator(PactlineOperator):
+    step_kind = "ingest"
+
+    def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
+        return partitioned.ingest_partition(ctx, self.dataset_id, self.partition or {})
+
+
+class PartitionMapSchemaOperator(PactlineOperator):
+    step_kind = "map_schema"
+
+    def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
+        return partitioned.map_partition(ctx, self.dataset_id, upstream["ingest"])
+
+
+class PartitionScanPiiOperator(PactlineOperator):
+    step_kind = "scan_pii"
+    ui_color = "#fde8e8"
+
+    def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
+        return partitioned.scan_partition(ctx, self.dataset_id, upstream["map_schema"], **self.step_params)
+
+
+class PartitionCheckQualityOperator(PactlineOperator):
+    step_kind = "check_quality"
+    ui_color = "#f3e8fd"
+
+    def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
+        return partitioned.quality_partition(ctx, self.dataset_id, upstream["map_schema"])
+
+
+class PrepareOperator(PactlineOperator):
+    step_kind = "prepare"
+
+    def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
+        return partitioned.prepare(ctx, self.dataset_id, upstream["map_schema"], upstream["scan_pii"],
+                                   upstream["check_quality"])
+
+
+class PartitionProtectOperator(PactlineOperator):
+    step_kind = "protect"
+    ui_color = "#e6f4ea"
+
+    def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
+        return partitioned.protect_partition(ctx, self.dataset_id, upstream["map_schema"], upstream["prepare"],
+                                             **self.step_params)
+
+
+class KClassesOperator(PactlineOperator):
+    step_kind = "k_classes"
+    ui_color = "#e6f4ea"
+
+    def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
+        return partitioned.k_classes(ctx, self.dataset_id, upstream["protect"], **self.step_params)
+
+
+class ReleasePartitionOperator(PactlineOperator):
+    step_kind = "release"
+    ui_color = "#f3e8fd"
+
+    def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
+        return partitioned.release_partition(ctx, self.dataset_id, upstream["protect"], upstream.get("k_classes"))
+
+
+class CombineOperator(PactlineOperator):
+    step_kind = "combine"
+    ui_color = "#f3e8fd"
+
+    def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
+        return partitioned.combine(ctx, self.dataset_id, mapped=upstream["map_schema"], released=upstream["release"],
+                                   classes=upstream.get("k_classes"))
+
+
+class PublishPartsOperator(PactlineOperator):
+    step_kind = "publish"
+    ui_color = "#fef7e0"
+
+    def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
+        return publish_parts(ctx, self.step_params["output"], upstream, upstream["combine"])

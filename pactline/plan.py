@@ -12,6 +12,7 @@ from typing import Any
 
 from pactline.agreement import LoadedAgreement
 from pactline.agreement.model import Dataset
+from pactline.errors import PolicyViolation
 
 # Step kinds, in data-flow order within a dataset.
 INGEST, MAP_SCHEMA, SCAN_PII, CHECK_QUALITY, PROTECT, CHECK_PRIVACY, CHECK_BIAS = (
@@ -20,6 +21,8 @@ INGEST, MAP_SCHEMA, SCAN_PII, CHECK_QUALITY, PROTECT, CHECK_PRIVACY, CHECK_BIAS 
 SUPPRESS, SYNTHESIZE, CHECK_SYNTHETIC, APPROVE, PUBLISH = (
     "suppress", "synthesize", "check_synthetic", "approve", "publish",
 )
+# Partitioned datasets only: the list the mapped steps expand over, and the reduce steps.
+LIST_PARTITIONS, PREPARE, K_CLASSES, RELEASE, COMBINE = "list_partitions", "prepare", "k_classes", "release", "combine"
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class DatasetPlan:
     source_format: str
     columns: tuple[ColumnPlan, ...]
     steps: tuple[Step, ...]
+    partitioned: bool = False  # steps with params["mapped"] run once per partition (dynamic task mapping)
 
     def step(self, kind: str) -> Step:
         return next(s for s in self.steps if s.kind == kind)
@@ -82,6 +86,8 @@ def _columns(ds: Dataset) -> tuple[ColumnPlan, ...]:
 
 
 def _steps(loaded: LoadedAgreement, ds: Dataset) -> tuple[Step, ...]:
+    if ds.source.partitioned:
+        return _partitioned_steps(loaded, ds)
     agreement = loaded.agreement
     outputs = agreement.outputs_for(ds.id)
     has_bias = any(b.dataset == ds.id for b in agreement.bias_checks)
@@ -122,6 +128,52 @@ def _steps(loaded: LoadedAgreement, ds: Dataset) -> tuple[Step, ...]:
     return tuple(steps)
 
 
+def _partitioned_steps(loaded: LoadedAgreement, ds: Dataset) -> tuple[Step, ...]:
+    """Map over partitions where rows are independent; reduce where the whole dataset counts.
+
+    Scan overrides and rare-category counts are combined before protect (prepare); equivalence-class
+    sizes after it (k_classes), so suppression removes the same classes in every partition; the bias
+    and k-anonymity gates run on summed aggregates (combine). Publish writes one version of all parts.
+    """
+    agreement = loaded.agreement
+    where = f"datasets[{agreement.datasets.index(ds)}].source"
+    if agreement.privacy.l_diversity:
+        raise PolicyViolation(where, f"dataset {ds.id}: l-diversity is not yet combined over partitions; "
+                                     "give the source as one file or drop privacy.l_diversity")
+    mapped = {"mapped": True}
+    kanon = agreement.privacy.k_anonymity
+    qis = [c for c in kanon.quasi_identifiers if c in ds.columns] if kanon else []
+    steps = [
+        Step(LIST_PARTITIONS, LIST_PARTITIONS, (), {"partition_rows": ds.source.partition_rows}),
+        Step(INGEST, INGEST, (LIST_PARTITIONS,), mapped),
+        Step(MAP_SCHEMA, MAP_SCHEMA, (INGEST,), mapped),
+        Step(SCAN_PII, SCAN_PII, (MAP_SCHEMA,), {**mapped, "on_undeclared_pii": agreement.privacy.on_undeclared_pii}),
+        Step(CHECK_QUALITY, CHECK_QUALITY, (SCAN_PII,), mapped),
+        Step(PREPARE, PREPARE, (CHECK_QUALITY,)),
+        Step(PROTECT, PROTECT, (PREPARE,), {**mapped, "quasi_identifiers": qis}),
+    ]
+    if kanon and qis:
+        steps.append(Step(K_CLASSES, K_CLASSES, (PROTECT,), {"quasi_identifiers": qis, "k": kanon.k,
+                                                             "suppress": kanon.suppress,
+                                                             "max_suppressed_rate": kanon.max_suppressed_rate}))
+    steps.append(Step(RELEASE, RELEASE, (steps[-1].task_id,), mapped))
+    steps.append(Step(COMBINE, COMBINE, (RELEASE,)))
+    for out in agreement.outputs_for(ds.id):
+        if out.kind == "synthetic":
+            raise PolicyViolation(where, f"dataset {ds.id}: synthetic output {out.id} is not yet trained on a "
+                                         "partitioned input; give the source as one file")
+        upstream: tuple[str, ...] = (COMBINE,)
+        if out.approval_required:
+            approve_id = f"{APPROVE}_{out.id}"
+            steps.append(Step(approve_id, APPROVE, upstream, {"output": out.id, "zone": out.zone,
+                                                              "recipient": out.recipient}))
+            upstream = (approve_id,)
+        steps.append(Step(f"{PUBLISH}_{out.id}", PUBLISH, upstream, {
+            "output": out.id, "kind": out.kind, "zone": out.zone, "recipient": out.recipient, "purpose": out.purpose,
+        }))
+    return tuple(steps)
+
+
 def build_plan(loaded: LoadedAgreement) -> Plan:
     agreement = loaded.agreement
     return Plan(
@@ -137,6 +189,7 @@ def build_plan(loaded: LoadedAgreement) -> Plan:
                 source_format=ds.source.format,
                 columns=_columns(ds),
                 steps=_steps(loaded, ds),
+                partitioned=ds.source.partitioned,
             )
             for ds in agreement.datasets
         ),
@@ -151,7 +204,8 @@ def render_text(plan: Plan) -> str:
         lines.append("  tasks:")
         for s in ds.steps:
             after = f" after {', '.join(s.upstream)}" if s.upstream else ""
-            lines.append(f"    {ds.id}.{s.task_id}{after}")
+            each = " [one per partition]" if s.params.get("mapped") else ""
+            lines.append(f"    {ds.id}.{s.task_id}{each}{after}")
         lines.append("  columns:")
         width = max(len(c.name) for c in ds.columns)
         for c in ds.columns:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import EmailStr, Field, ValidationInfo, field_validator, model_validator
+from pydantic import EmailStr, Field, ValidationInfo, field_validator, model_serializer, model_validator
 
 from pactline.agreement.base import Strict
 from pactline.agreement.transformations import Transformation
@@ -100,9 +100,38 @@ class Transfer(Strict):
 
 
 class Source(Strict):
-    uri: str = Field(description="Path or fsspec URI of the partner's file (csv or parquet); relative to the agreement file.")
+    uri: str = Field(description=(
+        "Path or fsspec URI of the partner's file (csv or parquet), relative to the agreement file. A folder "
+        "(ending in '/') or a glob ('data/*.parquet') is a partitioned input: one partition per file."))
     format: Literal["csv", "parquet"] = "csv"
     delimiter: str = Field(default=",", min_length=1, max_length=1)
+    partition_rows: int | None = Field(default=None, ge=1, description=(
+        "Process the input as partitions of about this many rows: a Parquet file is split at row-group "
+        "boundaries (a row group is never split). Each partition is a mapped Airflow task."))
+
+    @property
+    def partitioned(self) -> bool:
+        """Processed partition by partition (dynamic task mapping) rather than as one file."""
+        return self.partition_rows is not None or self.uri.endswith("/") or any(c in self.uri for c in "*?[")
+
+    @model_validator(mode="after")
+    def _partitions(self) -> Source:
+        if self.partition_rows is not None and self.format == "csv" and not self.partitioned_by_files:
+            raise ValueError("partition_rows splits Parquet files at row groups; a single CSV file cannot be "
+                             "split safely (quoted newlines): give a folder or glob of CSV files, or Parquet")
+        return self
+
+    @property
+    def partitioned_by_files(self) -> bool:
+        return self.uri.endswith("/") or any(c in self.uri for c in "*?[")
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: Any) -> Any:
+        # unset partition_rows is left out, so the fingerprints of existing agreements do not change
+        data = handler(self)
+        if isinstance(data, dict) and data.get("partition_rows") is None:
+            data.pop("partition_rows", None)
+        return data
 
 
 class Column(Strict):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
-from typing import Any
+from typing import IO, Any
 
 import fsspec
 
@@ -18,11 +18,26 @@ CHUNK = 4 << 20
 
 def ingest(ctx: RunContext, dataset_id: str) -> dict[str, Any]:
     ds = ctx.agreement.dataset(dataset_id)
+    record_loaded(ctx, dataset_id)
+    uri = resolve_source(ds.source.uri, ctx.loaded.base_dir)
+    try:
+        with fsspec.open(uri, "rb") as src:
+            result = land(ctx, dataset_id, src, source_uri=ds.source.uri, ext=ds.source.format)
+    except FileNotFoundError:
+        raise DataError(f"dataset {dataset_id}: source {ds.source.uri} not found (resolved to {uri})") from None
+    ctx.record("data.ingested", **result)
+    return result
+
+
+def record_loaded(ctx: RunContext, dataset_id: str) -> None:
     meta = ctx.agreement.metadata
     ctx.record("agreement.loaded", dataset=dataset_id, source=ctx.loaded.source.rsplit("/", 1)[-1],
                version=meta.version, effective=meta.effective.isoformat(), expires=meta.expires.isoformat())
-    uri = resolve_source(ds.source.uri, ctx.loaded.base_dir)
-    ext = ds.source.format
+
+
+def land(ctx: RunContext, dataset_id: str, src: IO[bytes], *, source_uri: str, ext: str,
+         extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Copy `src` into the landing zone as a content-addressed version; reuse it if those bytes already landed."""
     vault = ctx.vault
     assert vault is not None
     # The copy is encrypted as it streams in, under a pending version whose folder is renamed to the
@@ -33,24 +48,25 @@ def ingest(ctx: RunContext, dataset_id: str) -> dict[str, Any]:
     digest = hashlib.sha256()
     size = 0
     try:
-        with fsspec.open(uri, "rb") as src, ctx.root.open_write(tmp_rel, version=pending) as dst:
+        with ctx.root.open_write(tmp_rel, version=pending) as dst:
             while chunk := src.read(CHUNK):
                 digest.update(chunk)
                 size += len(chunk)
                 dst.write(chunk)
     except FileNotFoundError:
         _discard(ctx, pending.version_id, pending_dir, "source not found")
-        raise DataError(f"dataset {dataset_id}: source {ds.source.uri} not found (resolved to {uri})") from None
+        raise
     if size == 0:
         _discard(ctx, pending.version_id, pending_dir, "source empty")
-        raise DataError(f"dataset {dataset_id}: source {ds.source.uri} is empty")
+        raise DataError(f"dataset {dataset_id}: source {source_uri} is empty")
     sha = digest.hexdigest()
     version_dir = ctx.landing(dataset_id, sha)
     data_rel = f"{version_dir}/source.{ext}"
     manifest = {
         "zone": "landing", "agreement_id": ctx.loaded.id, "fingerprint": ctx.loaded.fingerprint,
-        "dataset": dataset_id, "source_uri": ds.source.uri, "format": ext, "sha256": sha, "bytes": size,
+        "dataset": dataset_id, "source_uri": source_uri, "format": ext, "sha256": sha, "bytes": size,
         "ingested_at": dt.datetime.now(dt.UTC).isoformat(), "run_id": ctx.run_id, "encryption": "envelope/AES-256-GCM",
+        **(extra or {}),
     }
     existing = vault.catalog.at(version_dir)
     if existing is not None and existing.state == "writing":
@@ -79,10 +95,8 @@ def ingest(ctx: RunContext, dataset_id: str) -> dict[str, Any]:
         ctx.root.write_json(f"{version_dir}/manifest.json", {**manifest, "version_id": pending.version_id})
         vault.catalog.update(pending.version_id, expect=["writing"], state="live")
         version_id = pending.version_id
-    result = {"dataset": dataset_id, "landing": data_rel, "sha256": sha, "bytes": size, "reused": reused,
-              "source_uri": ds.source.uri, "format": ext, "version_id": version_id}
-    ctx.record("data.ingested", **result)
-    return result
+    return {"dataset": dataset_id, "landing": data_rel, "sha256": sha, "bytes": size, "reused": reused,
+            "source_uri": source_uri, "format": ext, "version_id": version_id}
 
 
 def _discard(ctx: RunContext, version_id: str, folder: str, why: str) -> None:

@@ -39,14 +39,14 @@ def findings(report: dict[str, Any], dataset) -> list[dict[str, Any]]:
 
 
 def scan_pii(ctx: RunContext, dataset_id: str, mapped: str, *, on_undeclared_pii: str = "fail",
-             sample_size: int = 1000) -> dict[str, Any]:
+             sample_size: int = 1000, report_name: str = "pii_scan.json") -> dict[str, Any]:
     from pactline.pii.classify import classify_table
 
     ds = ctx.agreement.dataset(dataset_id)
     table = ctx.root.read_table(mapped)
     report = classify_table(table, sample_size=sample_size).to_dict()
     found = findings(report, ds)
-    report_rel = ctx.reports(dataset_id, "pii_scan.json")
+    report_rel = ctx.reports(dataset_id, report_name)
     ctx.root.write_json(report_rel, {"dataset": dataset_id, "fingerprint": ctx.loaded.fingerprint,
                                      "run_id": ctx.run_id, "findings": found, "report": report})
     overrides: dict[str, str] = {}

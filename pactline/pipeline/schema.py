@@ -3,6 +3,7 @@ drop every column the agreement does not declare (and record the drop)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
@@ -20,11 +21,14 @@ def target_schema(ctx: RunContext, dataset_id: str) -> pa.Schema:
     return pa.schema([pa.field(name, ARROW_TYPES[col.type]) for name, col in ds.columns.items()])
 
 
-def map_schema(ctx: RunContext, dataset_id: str, landing: str) -> dict[str, Any]:
+def map_schema(ctx: RunContext, dataset_id: str, landing: str, *, out_name: str = "mapped.parquet",
+               on_batch: Callable[[pa.RecordBatch], None] | None = None) -> dict[str, Any]:
+    """`out_name`: the staging file (a partition writes its own); `on_batch` sees every mapped batch,
+    for the aggregates of a partitioned run."""
     ds = ctx.agreement.dataset(dataset_id)
     to_canonical = dict(ds.schema_mapping)
     schema = target_schema(ctx, dataset_id)
-    out_rel = ctx.staging(dataset_id, "mapped.parquet")
+    out_rel = ctx.staging(dataset_id, out_name)
     rows = 0
     name = f"{ds.source.uri} (landing copy {landing.rsplit('/', 2)[-2][:12]})"
     with ctx.root.open_read(landing) as src:  # decrypted as it streams
@@ -38,7 +42,10 @@ def map_schema(ctx: RunContext, dataset_id: str, landing: str) -> dict[str, Any]
                                 personal=col.category in PERSONAL)
                     for col_name, col in ds.columns.items()
                 ]
-                writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=schema))
+                mapped = pa.RecordBatch.from_arrays(arrays, schema=schema)
+                writer.write_batch(mapped)
+                if on_batch is not None:
+                    on_batch(mapped)
                 rows += batch.num_rows
     if rows == 0:
         raise DataError(f"dataset {dataset_id}: the source has a header but no rows")

@@ -1,0 +1,163 @@
+"""Per-partition aggregates and how they combine, for the checks that need the whole dataset.
+
+- category counts (rare_to_other): {column: {value: n}}, summed;
+- equivalence-class sizes over the quasi-identifiers (k-anonymity): a table of class key -> rows,
+  summed; suppression then drops, partition by partition, the rows of classes smaller than k;
+- group counts per protected attribute (bias): rows, labelled rows and positives per group, summed,
+  from which the same GroupMetrics as pactline.checks.metrics are derived.
+
+Each is small (distinct categories, classes or groups, never rows), so a reduce step holds them all.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pactline.checks.metrics import MISSING, GroupMetrics, GroupStats, Label, group_labels, positive_mask
+
+NULL = "\u0000null"  # a null quasi-identifier is a value of its own (as in pactline.protect.suppression)
+SEP = "\u001f"
+
+
+def sum_counts(parts: Iterable[Mapping[str, Mapping[str, int]]]) -> dict[str, dict[str, int]]:
+    """{column: {value: count}} summed over partitions."""
+    totals: dict[str, Counter[str]] = {}
+    for part in parts:
+        for column, counts in (part or {}).items():
+            totals.setdefault(column, Counter()).update(counts)
+    return {c: dict(n) for c, n in totals.items()}
+
+
+def class_keys(batch: pa.RecordBatch | pa.Table, qis: list[str]) -> pa.Array:
+    """One text key per row: its quasi-identifier values joined (nulls as a sentinel of their own)."""
+    cols = [pc.fill_null(pc.cast(batch.column(q), pa.string()), NULL) for q in qis]
+    key = cols[0] if len(cols) == 1 else pc.binary_join_element_wise(*cols, SEP)
+    return key.combine_chunks() if isinstance(key, pa.ChunkedArray) else key
+
+
+@dataclass
+class ClassCounts:
+    """Rows per equivalence class (class key -> rows) over `qis`."""
+
+    qis: list[str]
+    sizes: Counter[str] = field(default_factory=Counter)
+
+    def add(self, batch: pa.RecordBatch | pa.Table) -> None:
+        if batch.num_rows == 0:
+            return
+        vc = pc.value_counts(class_keys(batch, self.qis))
+        self.sizes.update(dict(zip(vc.field("values").to_pylist(), vc.field("counts").to_pylist(), strict=True)))
+
+    def merge(self, other: ClassCounts) -> ClassCounts:
+        self.sizes.update(other.sizes)
+        return self
+
+    @property
+    def rows(self) -> int:
+        return sum(self.sizes.values())
+
+    def small(self, k: int) -> set[str]:
+        return {key for key, n in self.sizes.items() if n < k}
+
+    def smallest(self, n: int = 5) -> list[dict[str, Any]]:
+        """The n smallest classes by their (generalised) quasi-identifier values, as the suppression report shows them."""
+        out = []
+        for key, size in sorted(self.sizes.items(), key=lambda kv: (kv[1], kv[0]))[:n]:
+            values = key.split(SEP) if len(self.qis) > 1 else [key]
+            out.append({"size": size, **{q: None if v == NULL else v for q, v in zip(self.qis, values, strict=True)}})
+        return out
+
+    def to_table(self) -> pa.Table:
+        return pa.table({"key": pa.array(list(self.sizes), pa.string()),
+                         "rows": pa.array(list(self.sizes.values()), pa.int64())})
+
+    @classmethod
+    def from_table(cls, qis: list[str], table: pa.Table) -> ClassCounts:
+        return cls(list(qis), Counter(dict(zip(table["key"].to_pylist(), table["rows"].to_pylist(), strict=True))))
+
+
+def kept_rows(batch: pa.RecordBatch, qis: list[str], small: set[str]) -> pa.Array:
+    """True for the rows whose class is at least k rows large over the whole dataset."""
+    if not small:
+        return pa.array([True] * batch.num_rows, pa.bool_())
+    return pc.invert(pc.is_in(class_keys(batch, qis), value_set=pa.array(sorted(small), pa.string())))
+
+
+@dataclass
+class GroupCounts:
+    """Per group of one protected attribute: rows, rows with a label, positives (same rules as group_metrics)."""
+
+    attribute: str
+    label: str | None
+    positive: Label | None
+    groups: dict[str, list[int]] = field(default_factory=dict)  # group -> [rows, labelled, positives]
+
+    def add(self, batch: pa.RecordBatch | pa.Table) -> None:
+        if batch.num_rows == 0:
+            return
+        frame = pa.table({c: batch.column(c) for c in {self.attribute, self.label} if c}).to_pandas()
+        groups = group_labels(frame[self.attribute])
+        if self.label is not None:
+            y = positive_mask(frame[self.label], self.positive if self.positive is not None else True)
+        for g, idx in groups.groupby(groups, sort=False).groups.items():
+            slot = self.groups.setdefault(str(g), [0, 0, 0])
+            slot[0] += len(idx)
+            if self.label is not None:
+                ys = y.loc[idx]
+                slot[1] += int(ys.notna().sum())
+                slot[2] += int((ys == 1.0).sum())
+
+    def merge(self, other: GroupCounts) -> GroupCounts:
+        for g, (n, labelled, pos) in other.groups.items():
+            slot = self.groups.setdefault(g, [0, 0, 0])
+            slot[0] += n
+            slot[1] += labelled
+            slot[2] += pos
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"attribute": self.attribute, "label": self.label, "positive": self.positive, "groups": self.groups}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> GroupCounts:
+        return cls(d["attribute"], d["label"], d["positive"], {g: list(v) for g, v in d["groups"].items()})
+
+    def metrics(self, min_group_size: int = 1) -> GroupMetrics:
+        """GroupMetrics as pactline.checks.metrics.group_metrics computes them on the concatenated rows."""
+        rows = sum(v[0] for v in self.groups.values())
+        out = GroupMetrics(attribute=self.attribute, label=self.label, positive=self.positive, rows=rows,
+                           min_group_size=min_group_size)
+        if rows == 0:
+            out.note = "no rows"
+            return out
+        stats = {g: GroupStats(count=n, share=n / rows, labelled=lab, positives=pos,
+                               positive_rate=pos / lab if lab else None)
+                 for g, (n, lab, pos) in self.groups.items()}
+        out.groups = dict(sorted(stats.items()))
+        if self.label is None:
+            return out
+        if not any(s.labelled for s in stats.values()):
+            out.note = "no row has a label"
+            return out
+        out.small_groups = sorted(g for g, s in stats.items() if 0 < s.labelled < min_group_size)
+        rates = [s.positive_rate for g, s in stats.items() if s.labelled and g not in out.small_groups]
+        if not rates:
+            out.note = f"no group has {min_group_size} labelled rows; parity not computed"
+            return out
+        hi, lo = max(rates), min(rates)
+        out.parity_difference = hi - lo
+        ratio = lo / hi if hi else math.nan
+        if math.isnan(ratio):
+            ratio, out.note = 1.0, "no positive label in any group"
+        out.disparate_impact = ratio
+        return out
+
+
+__all__ = ["MISSING", "ClassCounts", "GroupCounts", "class_keys", "kept_rows", "sum_counts"]

@@ -1,0 +1,80 @@
+"""publish for a partitioned dataset: the released parts become ONE version with ONE manifest.
+
+The version folder holds one Parquet file per partition (part-00000.parquet, ...), each re-encrypted
+under the release's own key as it is copied; the manifest lists every partition's input (name,
+hash of its landing copy, row counts) and every file, and is written last.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Any
+
+from pactline.errors import PactlineError
+from pactline.pipeline.context import RunContext
+from pactline.pipeline.publish import MANIFEST, sha256_of
+from pactline.policy import Policy
+
+
+def publish_parts(ctx: RunContext, output_id: str, lineage: dict[str, Any], combined: dict[str, Any]) -> dict[str, Any]:
+    output = Policy(ctx.loaded).require_release(output_id, ctx.as_of)
+    parts: list[str] = combined["parts"]
+    staged = hashlib.sha256()
+    for rel in parts:
+        staged.update(sha256_of(ctx, rel)[0].encode())
+    now = dt.datetime.now(dt.UTC)
+    version = f"{now:%Y%m%dT%H%M%S}Z-{staged.hexdigest()[:12]}"
+    base = ctx.shared(output_id, version)
+    if ctx.root.exists(f"{base}/{MANIFEST}"):
+        raise PactlineError(f"version {version} of {output_id} already exists; released versions are immutable")
+    files, schema, version_id = [], None, None
+    for rel in parts:
+        name = rel.rsplit("/", 1)[-1]
+        data_rel = f"{base}/{name}"
+        with ctx.root.open_parquet(rel) as src:
+            rows, schema = src.metadata.num_rows, src.schema_arrow
+            with ctx.root.parquet_writer(data_rel, schema) as dst:
+                for batch in src.iter_batches(batch_size=65536):
+                    dst.write_batch(batch)
+        stored = ctx.root.file_record(data_rel)
+        data_sha, size = sha256_of(ctx, data_rel)
+        if stored is None or stored.sha256 != data_sha or stored.rows != rows:
+            ctx.root.delete(base, recursive=True)
+            raise PactlineError(f"copy of {rel} to {base} is corrupt (hash or row count mismatch); nothing was released")
+        version_id = stored.version_id
+        files.append({"path": name, "sha256": data_sha, "bytes": size, "rows": rows,
+                      "encryption": "parquet-modular/AES_GCM_V1"})
+    ingested = sorted(lineage["ingest"], key=lambda r: r["index"])
+    mapped = {m["index"]: m for m in lineage["map_schema"]}
+    released_rows = sum(f["rows"] for f in files)
+    ds = ctx.agreement.dataset(output.dataset)
+    manifest = {
+        "manifest_version": 1,
+        "agreement": {"id": ctx.loaded.id, "version": ctx.agreement.metadata.version,
+                      "fingerprint": ctx.loaded.fingerprint},
+        "output": {"id": output.id, "kind": output.kind, "zone": output.zone, "recipient": output.recipient,
+                   "purpose": output.purpose, "dataset": output.dataset},
+        "version": version,
+        "version_id": version_id,
+        "created_at": now.isoformat(),
+        "run": {"run_id": ctx.run_id, "as_of": ctx.as_of.isoformat(), "actor": ctx.actor},
+        "partitioned": True,
+        "inputs": [{"source_uri": i["source_uri"], "partition": i["partition"], "sha256": i["sha256"],
+                    "bytes": i["bytes"], "landing": i["landing"], "version_id": i.get("version_id"),
+                    "rows": mapped[i["index"]]["rows"]} for i in ingested],
+        "rows": {"ingested": sum(m["rows"] for m in mapped.values()), "released": released_rows},
+        "schema": [{"name": f.name, "type": str(f.type)} for f in schema] if schema is not None else [],
+        "dropped_undeclared_columns": sorted({c for m in mapped.values() for c in m["dropped_undeclared"]}),
+        "transformations": {
+            name: col.transformation.model_dump(mode="json", exclude={"examples"}) for name, col in ds.columns.items()
+        },
+        "steps": {k: v for k, v in lineage.items() if k in ("prepare", "k_classes", "combine", "approve")
+                  or k.startswith("approve_")},
+        "files": files,
+    }
+    ctx.root.write_json(f"{base}/{MANIFEST}", manifest)  # last: its presence marks the version complete
+    result = {"output": output_id, "version": version, "version_id": version_id, "path": base,
+              "manifest": f"{base}/{MANIFEST}", "files": len(files), "rows": released_rows, "uri": ctx.root.uri(base)}
+    ctx.record("release.published", **result, zone=output.zone, recipient=output.recipient)
+    return result

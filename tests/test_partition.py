@@ -1,0 +1,233 @@
+"""Partitioned input: discovery, combining aggregates, and a partitioned DAG (dynamic task mapping)
+that releases exactly what the one-file pipeline releases for the same rows."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from pactline.agreement import load_agreement
+from pactline.agreement.model import Source
+from pactline.checks.metrics import group_metrics
+from pactline.partition import ClassCounts, GroupCounts, list_partitions, open_partition, sum_counts
+from pactline.partition.aggregate import kept_rows
+from pactline.plan import build_plan
+from pactline.protect.suppression import suppress_small_classes
+from pactline.store import DataRoot
+
+# -- helpers shared with test_distributed ------------------------------------------------------
+
+
+def split_csv(src: Path, folder: Path, parts: int, sep: str = ";") -> list[Path]:
+    """The rows of `src` as `parts` CSV files with a header each, in order."""
+    df = pd.read_csv(src, sep=sep, dtype=str, keep_default_na=False)
+    folder.mkdir(parents=True, exist_ok=True)
+    size = -(-len(df) // parts)
+    out = []
+    for i in range(parts):
+        path = folder / f"part-{i:03d}.csv"
+        df.iloc[i * size:(i + 1) * size].to_csv(path, sep=sep, index=False)
+        out.append(path)
+    return out
+
+
+def partitioned_fraud(agreements: Path, parts_glob: str | None, *, synthetic: bool = False) -> Path:
+    """fraud.yaml without the synthetic output; with `parts_glob`, transactions read from those files."""
+    path = agreements / "fraud.yaml"
+    text = path.read_text()
+    if not synthetic and "  - id: transactions-synthetic" in text:
+        text = text[:text.index("  - id: transactions-synthetic")] + text[text.index("  - id: orders-release"):]
+    if parts_glob:
+        text = text.replace("source: {uri: ../data/fraud/transactions.csv, format: csv, delimiter: \";\"}",
+                            f"source: {{uri: \"{parts_glob}\", format: csv, delimiter: \";\"}}")
+        assert parts_glob in text
+    path.write_text(text)
+    return path
+
+
+def read_release(agreement_id: str, output: str, run_id: str, root: DataRoot | None = None):
+    """(manifest, table) of the version `run_id` released of `output`, whatever its files."""
+    root = root or DataRoot()
+    for version in root.ls(f"{agreement_id}/shared/{output}"):
+        base = f"{agreement_id}/shared/{output}/{version}"
+        manifest = root.read_json(f"{base}/manifest.json")
+        if manifest["run"]["run_id"] == run_id:
+            tables = [root.read_table(f"{base}/{f['path']}") for f in manifest["files"]]
+            return manifest, pa.concat_tables(tables)
+    raise AssertionError(f"no release of {output} by run {run_id}")
+
+
+# -- discovery ---------------------------------------------------------------------------------
+
+
+def test_glob_folder_and_row_group_partitions(tmp_path):
+    for i in range(3):
+        (tmp_path / "in").mkdir(exist_ok=True)
+        (tmp_path / "in" / f"p{i}.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "in" / "_SUCCESS.csv").write_text("")
+    (tmp_path / "in" / "notes.txt.bak").write_text("x")
+    glob = list_partitions(Source(uri="in/*.csv"), tmp_path)
+    assert [p.name for p in glob] == ["p0.csv", "p1.csv", "p2.csv"] and [p.index for p in glob] == [0, 1, 2]
+    folder = list_partitions(Source(uri="in/"), tmp_path)
+    assert [p.name for p in folder] == ["p0.csv", "p1.csv", "p2.csv"]
+    assert all(Path(p.uri).is_absolute() for p in folder)
+
+    table = pa.table({"x": list(range(1000))})
+    pq.write_table(table, tmp_path / "big.parquet", row_group_size=100)
+    parts = list_partitions(Source(uri="big.parquet", format="parquet", partition_rows=250), tmp_path)
+    assert [p.rows for p in parts] == [300, 300, 300, 100]
+    assert parts[0].name == "big.parquet#rg=0-2" and parts[-1].row_groups == (9,)
+    rebuilt = []
+    for p in parts:
+        with open_partition(p) as fh:
+            rebuilt.append(pq.read_table(fh))
+    assert pa.concat_tables(rebuilt).equals(table)
+    with open_partition(parts[1]) as a, open_partition(parts[1]) as b:
+        assert a.read() == b.read()  # a slice's landing copy is the same bytes every time: content-addressed
+
+
+def test_source_partitioning_is_declared_and_old_fingerprints_hold(example_text):
+    assert not Source(uri="a.csv").partitioned and Source(uri="d/").partitioned
+    assert Source(uri="d/*.parquet", format="parquet").partitioned
+    assert Source(uri="a.parquet", format="parquet", partition_rows=10).partitioned
+    with pytest.raises(ValueError, match="single CSV"):
+        Source(uri="a.csv", partition_rows=10)
+    assert "partition_rows" not in Source(uri="a.csv").model_dump()  # unset: fingerprints unchanged
+
+
+def test_missing_folder_is_a_data_error(tmp_path):
+    from pactline.errors import DataError
+
+    with pytest.raises(DataError, match="holds no csv file"):
+        list_partitions(Source(uri="nothing/*.csv"), tmp_path)
+
+
+# -- aggregates --------------------------------------------------------------------------------
+
+
+def test_summed_aggregates_equal_whole_dataset_numbers():
+    import random
+
+    rng = random.Random(3)
+    rows = 3000
+    table = pa.table({
+        "age": [rng.choice(["[20, 30)", "[30, 40)", "[90, 100)", None]) for _ in range(rows)],
+        "gender": [rng.choice(["f", "m", "x", None, ""]) for _ in range(rows)],
+        "label": [rng.choice([True, False, None]) if i % 7 else (i % 3 == 0) for i in range(rows)],
+    })
+    table = table.append_column("rare", pa.array([f"v{rng.randint(0, 400)}" for _ in range(rows)]))
+    batches = table.to_batches(max_chunksize=700)
+    assert len(batches) > 3
+
+    # bias: group counts summed over partitions give group_metrics of the whole table
+    summed = GroupCounts("gender", "label", True)
+    for b in batches:
+        part = GroupCounts("gender", "label", True)
+        part.add(b)
+        summed.merge(GroupCounts.from_dict(json.loads(json.dumps(part.to_dict()))))
+    whole = group_metrics(table, "gender", "label", True, min_group_size=20)
+    got = summed.metrics(min_group_size=20)
+    assert got.rows == whole.rows and got.small_groups == whole.small_groups
+    assert got.disparate_impact == pytest.approx(whole.disparate_impact)
+    assert got.parity_difference == pytest.approx(whole.parity_difference)
+    for g, s in whole.groups.items():
+        assert (got.groups[g].count, got.groups[g].labelled, got.groups[g].positives) == (s.count, s.labelled,
+                                                                                         s.positives)
+
+    # k-anonymity: class sizes summed, then suppression per partition, keeps what whole-table suppression keeps
+    qis = ["age", "gender"]
+    total = ClassCounts(qis)
+    for b in batches:
+        part = ClassCounts(qis)
+        part.add(b)
+        total.merge(ClassCounts.from_table(qis, part.to_table()))
+    kept = pa.Table.from_batches([b.filter(kept_rows(b, qis, total.small(400))) for b in batches])
+    expected, report = suppress_small_classes(table, qis, 400)
+    assert kept.equals(expected) and report.classes == len(total.sizes)
+    assert report.classes_below_k == len(total.small(400))
+
+    # category counts for rare_to_other
+    counts = sum_counts([{"rare": pd.Series(b["rare"].to_pylist()).value_counts().to_dict()} for b in batches])
+    assert counts["rare"] == pd.Series(table["rare"].to_pylist()).value_counts().to_dict()
+
+
+# -- the plan ----------------------------------------------------------------------------------
+
+
+def test_plan_maps_per_partition_steps_and_reduces(workspace):
+    path = partitioned_fraud(workspace / "agreements", "../data/fraud/transactions_parts/*.csv")
+    plan = build_plan(load_agreement(path))
+    tx, orders = plan.dataset("transactions"), plan.dataset("orders")
+    assert tx.partitioned and not orders.partitioned
+    mapped = [s.task_id for s in tx.steps if s.params.get("mapped")]
+    assert mapped == ["ingest", "map_schema", "scan_pii", "check_quality", "protect", "release"]
+    assert [s.task_id for s in tx.steps if not s.params.get("mapped")] == [
+        "list_partitions", "prepare", "k_classes", "combine", "publish_transactions-release"]
+    assert tx.step("k_classes").params == {"quasi_identifiers": ["age", "gender"], "k": 2, "suppress": True,
+                                           "max_suppressed_rate": 0.05}
+    assert not any(s.params.get("mapped") for s in orders.steps)  # the one-file path is unchanged
+    from pactline.plan import render_text
+
+    assert "transactions.protect [one per partition] after prepare" in render_text(plan)
+
+
+def test_partitioned_synthetic_output_is_refused(workspace):
+    from pactline.errors import PolicyViolation
+
+    path = partitioned_fraud(workspace / "agreements", "../data/fraud/parts/*.csv", synthetic=True)
+    with pytest.raises(PolicyViolation, match="synthetic output transactions-synthetic"):
+        build_plan(load_agreement(path))
+
+
+# -- the DAG -----------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_partitioned_dag_releases_what_one_file_releases(airflow_home, workspace, monkeypatch):
+    from tests.test_e2e import run_dag
+
+    monkeypatch.setenv("PACTLINE_SECRET_FRAUD_PSEUDONYM_KEY", "7a" * 32)
+    data = workspace / "data" / "fraud"
+    split_csv(data / "transactions.csv", data / "transactions_parts", 4)
+    agreements = workspace / "agreements"
+
+    one = partitioned_fraud(agreements, None)
+    loaded = load_agreement(one)
+    single = run_dag(one)
+    assert str(single.state).endswith("success"), single.state
+    _, expected = read_release(loaded.id, "transactions-release", single.run_id)
+
+    many = partitioned_fraud(agreements, "../data/fraud/transactions_parts/*.csv")
+    loaded = load_agreement(many)
+    run = run_dag(many)
+    assert str(run.state).endswith("success"), run.state
+    tis = [ti for ti in run.get_task_instances() if ti.task_id == "transactions.protect"]
+    assert sorted(ti.map_index for ti in tis) == [0, 1, 2, 3]  # one mapped task per partition
+    manifest, table = read_release(loaded.id, "transactions-release", run.run_id)
+
+    # the same rows, the same pseudonyms, the same suppression as the one-file run
+    assert table.sort_by("transaction_id").equals(expected.sort_by("transaction_id"))
+    assert manifest["partitioned"] and len(manifest["files"]) == 4
+    assert [i["partition"] for i in manifest["inputs"]] == [f"part-{i:03d}.csv" for i in range(4)]
+    assert all(len(i["sha256"]) == 64 for i in manifest["inputs"])
+    assert sum(i["rows"] for i in manifest["inputs"]) == manifest["rows"]["ingested"] == 300
+    assert manifest["rows"]["released"] == table.num_rows
+    assert manifest["steps"]["combine"]["check_bias"]["passed"]
+    assert manifest["steps"]["combine"]["check_privacy"]["passed"]
+    text = json.dumps(manifest)
+    assert str(workspace) not in text and "/tmp" not in text
+    # the unpartitioned dataset of the same DAG still releases one file
+    orders_manifest, _ = read_release(loaded.id, "orders-release", run.run_id)
+    assert [f["path"] for f in orders_manifest["files"]] == ["data.parquet"]
+
+    from pactline.recording import open_ledger
+
+    ledger = open_ledger()
+    events = [e.event for e in ledger.entries() if (e.payload or {}).get("run_id") == run.run_id]
+    assert events.count("data.ingested") == 5 and "partitions.combined" in events
+    assert ledger.verify().ok
