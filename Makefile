@@ -12,7 +12,7 @@ export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install demo test lint up down sample-data airflow-db clean
+.PHONY: install demo test lint up down sample-data airflow-db clean chromium
 
 # Pinned dependencies; constraints.txt locks the whole resolved set.
 $(STAMP): pyproject.toml constraints.txt
@@ -41,7 +41,11 @@ demo: airflow-db sample-data
 lint: install
 	$(BIN)/ruff check .
 
-test: install
+# The browser tests drive Debian's chromium (never a browser downloaded by Playwright).
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y --no-install-recommends chromium)
+
+test: install chromium
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 

@@ -1,12 +1,23 @@
-"""The Pactline Airflow plugin: a listener that writes every Pactline task's state change to the ledger.
+"""The Pactline Airflow plugin: the steward pages, and a listener that writes task state changes to the ledger.
 
-(The steward pages join this plugin later.) The listener runs where the task runs, so on a
-worker it appends to the ledger configured there (PACTLINE_LEDGER_URL), like the operators do.
+- Steward pages: a FastAPI app under /pactline (plugins/pactline_web.py) and external views in the
+  navigation (Agreements, Reviews, Ledger, Incidents), on each agreement's DAG (its agreement) and
+  on each DAG run (its reviews and release approval). Every route requires an authenticated user
+  through Airflow's own security dependencies; see pactline_web.py.
+- Ledger listener: runs where the task runs, so on a worker it appends to the ledger configured
+  there (PACTLINE_LEDGER_URL), like the operators do.
+
+The web app is imported on its first request only, so schedulers, DAG processors and task
+processes, which load this plugin for its listener, never import FastAPI for it.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
+import sys
+import threading
+from pathlib import Path
 from typing import Any
 
 from airflow.listeners import hookimpl
@@ -57,6 +68,67 @@ class LedgerListener:
 ledger_listener = LedgerListener()
 
 
+class LazyWebApp:
+    """An ASGI app that builds the Pactline FastAPI app (pactline_web.build_app) on first use."""
+
+    def __init__(self) -> None:
+        self._app: Any = None
+        self._lock = threading.Lock()
+
+    def load(self) -> Any:
+        if self._app is None:
+            with self._lock:
+                if self._app is None:
+                    self._app = _web_module().build_app()
+        return self._app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":  # nothing to start or stop
+            return
+        await self.load()(scope, receive, send)
+
+    def __repr__(self) -> str:
+        return "pactline_web.build_app()"
+
+
+def _web_module() -> Any:
+    """plugins/pactline_web.py, which Airflow's plugin loader skips (.airflowignore)."""
+    if "pactline_web" in sys.modules:
+        return sys.modules["pactline_web"]
+    path = Path(__file__).resolve().parent / "pactline_web.py"
+    spec = importlib.util.spec_from_file_location("pactline_web", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["pactline_web"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+web_app = LazyWebApp()
+URL_PREFIX = "/pactline"
+
+
+def _icon(path_d: str) -> str:
+    svg = (f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 24 24' fill='none' stroke='%232f6db5' "
+           f"stroke-width='2' stroke-linecap='round' stroke-linejoin='round'><path d='{path_d}'/></svg>")
+    return "data:image/svg+xml;utf8," + svg.replace("<", "%3C").replace(">", "%3E").replace("#", "%23")
+
+
+def _view(name: str, page: str, icon: str, **extra: Any) -> dict[str, Any]:
+    return {"name": name, "href": f"{URL_PREFIX}/{page}", "url_route": f"pactline-{page.split('/')[0]}",
+            "icon": _icon(icon), **extra}
+
+
 class PactlinePlugin(AirflowPlugin):
     name = "pactline"
     listeners = [ledger_listener]
+    fastapi_apps = [{"app": web_app, "url_prefix": URL_PREFIX, "name": "Pactline steward pages"}]
+    external_views = [
+        _view("Agreements", "agreements", "M6 2h9l5 5v15H6z M14 2v6h6 M9 13h8 M9 17h8", nav_top_level=True),
+        _view("Reviews", "reviews", "M9 11l3 3 8-8 M20 12v8H4V4h11", nav_top_level=True),
+        _view("Ledger", "ledger", "M4 4h16v16H4z M4 9h16 M4 14h16 M9 4v16", nav_top_level=True),
+        _view("Incidents", "incidents", "M12 3l10 18H2z M12 10v5 M12 18v.5", nav_top_level=True),
+        {**_view("Agreement", "agreements/{DAG_ID}", "M6 2h9l5 5v15H6z M14 2v6h6"), "url_route": "pactline-agreement",
+         "destination": "dag"},
+        {**_view("Pactline review", "runs/{DAG_ID}/{RUN_ID}", "M9 11l3 3 8-8 M20 12v8H4V4h11"),
+         "url_route": "pactline-run", "destination": "dag_run"},
+    ]

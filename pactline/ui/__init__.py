@@ -1,0 +1,11 @@
+"""The steward pages' data and rendering, without Airflow (the plugin in plugins/ is a thin shell over it).
+
+    html.py         escaping, layout, tables, inline SVG charts
+    agreements.py   agreements: parties, purposes, expiry, fingerprint, column x transformation matrix;
+                    invalid files with their located problems
+    reviews.py      per run and dataset: PII scan, quality/privacy/bias checks, synthetic scores, Data Docs
+    approvals.py    releases waiting for a steward, decisions, the decision form
+    ledger_view.py  verification, latest checkpoint, recent entries, deletion receipts with proofs
+    incidents.py    violations and failed gates with the notification deadline counting down
+    csrf.py         signed double-submit CSRF tokens tied to the user
+"""

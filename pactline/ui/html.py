@@ -1,0 +1,304 @@
+"""HTML building blocks for the steward pages: escaping, layout, tables, badges, inline SVG charts.
+
+Everything returns `Html` (a str that is already safe). Any other value put into a page goes
+through `e()`, which escapes it; so text from an agreement, a report or the ledger can never add
+markup. Pages need no JavaScript and load nothing from elsewhere: CSS is inline, charts are SVG.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+from urllib.parse import quote
+
+PASS_COLOUR, FAIL_COLOUR, RAW_COLOUR, RELEASED_COLOUR = "#17692f", "#b3261e", "#8c96a8", "#2f6db5"
+WARN_COLOUR, MUTED_COLOUR = "#a15c00", "#55606f"
+
+
+class Html(str):
+    """Markup that is safe to put into a page as is."""
+
+    __slots__ = ()
+
+
+def e(value: Any) -> Html:
+    """Escape a value for HTML text and attribute values (quotes included); Html passes through."""
+    if isinstance(value, Html):
+        return value
+    if value is None:
+        return Html("")
+    return Html(html.escape(str(value), quote=True))
+
+
+def join(parts: Iterable[Any], sep: str = "") -> Html:
+    return Html(e(sep).join(e(p) for p in parts))
+
+
+def url(*segments: Any, query: dict[str, Any] | None = None) -> str:
+    """A path from segments, each percent-encoded (a run id's ':' and '+' included); optional query."""
+    path = "/".join(quote(str(s), safe="") for s in segments)
+    if query:
+        from urllib.parse import urlencode
+
+        path += "?" + urlencode({k: v for k, v in query.items() if v not in (None, "")})
+    return path
+
+
+def a(href: str, text: Any, **attrs: Any) -> Html:
+    extra = "".join(f' {k.rstrip("_").replace("_", "-")}="{e(v)}"' for k, v in attrs.items() if v is not None)
+    return Html(f'<a href="{e(href)}"{extra}>{e(text)}</a>')
+
+
+def code(value: Any) -> Html:
+    return Html(f"<code>{e(value)}</code>")
+
+
+def short(fingerprint: str | None, n: int = 12) -> Html:
+    """A fingerprint or hash shortened for reading, the full value in the tooltip."""
+    if not fingerprint:
+        return Html("-")
+    return Html(f'<code title="{e(fingerprint)}">{e(fingerprint[:n])}</code>')
+
+
+def badge(ok: bool | None, yes: str = "PASS", no: str = "FAIL", unknown: str = "n/a") -> Html:
+    if ok is None:
+        return Html(f'<span class="badge muted">{e(unknown)}</span>')
+    return Html(f'<span class="badge {"pass" if ok else "fail"}">{e(yes if ok else no)}</span>')
+
+
+def fmt(value: Any) -> str:
+    """Short human text for an observed value or a threshold."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={fmt(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        inner = ", ".join(fmt(v) for v in value[:10])
+        return f"[{inner}{', ...' if len(value) > 10 else ''}]"
+    return str(value)
+
+
+def pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
+
+
+def table(headers: Sequence[Any], rows: Iterable[Sequence[Any]], *, cls: str = "") -> Html:
+    head = "".join(f"<th>{e(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return Html(f'<table class="{e(cls)}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>')
+
+
+def details(summary: Any, content: Any) -> Html:
+    return Html(f"<details><summary>{e(summary)}</summary>{e(content)}</details>")
+
+
+def json_block(value: Any, limit: int = 20000) -> Html:
+    text = json.dumps(value, indent=1, ensure_ascii=False, sort_keys=True, default=str)
+    if len(text) > limit:
+        text = text[:limit] + "\n..."
+    return Html(f"<pre>{e(text)}</pre>")
+
+
+def section(title: Any, content: Any, *, id_: str | None = None, level: int = 2) -> Html:
+    anchor = f' id="{e(id_)}"' if id_ else ""
+    return Html(f"<section{anchor}><h{level}>{e(title)}</h{level}>{e(content)}</section>")
+
+
+def notice(text: Any, kind: str = "info") -> Html:
+    return Html(f'<p class="notice {e(kind)}" role="status">{e(text)}</p>')
+
+
+# -- time ----------------------------------------------------------------------------------------
+
+def parse_time(value: Any) -> dt.datetime | None:
+    """An aware datetime from an ISO string (a trailing Z included) or a datetime; None if unreadable."""
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def duration(seconds: float) -> str:
+    """'3 d 4 h', '5 h 12 min', '40 min', '< 1 min'."""
+    seconds = abs(int(seconds))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min" if minutes else "< 1 min"
+
+
+def countdown(target: dt.datetime | None, now: dt.datetime) -> tuple[str, float | None]:
+    """('2 d 5 h left' or 'overdue by 3 h', seconds left); ('unknown', None) without a target."""
+    if target is None:
+        return "unknown", None
+    left = (target - now).total_seconds()
+    return (f"{duration(left)} left" if left >= 0 else f"overdue by {duration(left)}"), left
+
+
+def when(value: Any) -> Html:
+    """A timestamp as <time>, shown in UTC to the minute."""
+    parsed = parse_time(value)
+    if parsed is None:
+        return e(value or "-")
+    utc = parsed.astimezone(dt.UTC)
+    return Html(f'<time datetime="{e(utc.isoformat())}">{e(utc.strftime("%Y-%m-%d %H:%M UTC"))}</time>')
+
+
+# -- charts (inline SVG, no script) ----------------------------------------------------------------
+
+def _svg(width: int, height: int, title: str, parts: list[str]) -> Html:
+    return Html(f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" '
+                f'viewBox="0 0 {width} {height}" class="chart"><title>{e(title)}</title>{"".join(parts)}</svg>')
+
+
+def bar_chart(title: str, groups: Sequence[str], series: Sequence[tuple[str, str, Sequence[float | None]]],
+              *, max_value: float | None = None, percent: bool = True, width: int = 620,
+              colours: Sequence[str | None] | None = None, legend: Sequence[tuple[str, str]] | None = None) -> Html:
+    """Grouped horizontal bars: one row per group, one bar per series (name, colour, values).
+
+    `colours` overrides the colour per group (single-series charts that mark some rows), and
+    `legend` replaces the series legend (name, colour) then.
+    """
+    bar_h, gap, label_w, top = 14, 10, 170, 26
+    values = [v for _, _, vs in series for v in vs if v is not None]
+    top_value = max_value if max_value is not None else (max([*values, 0.0]) or 1.0)
+    plot_w = width - label_w - 70
+    row_h = bar_h * len(series) + gap
+    height = top + row_h * max(len(groups), 1) + 8
+    parts = []
+    for i, (name, colour) in enumerate(legend or [(n, c) for n, c, _ in series]):
+        lx = label_w + i * 200
+        parts.append(f'<rect x="{lx}" y="4" width="12" height="12" fill="{e(colour)}"/>'
+                     f'<text x="{lx + 16}" y="14" font-size="12">{e(name)}</text>')
+    for g, group in enumerate(groups):
+        y0 = top + g * row_h
+        label = group if len(group) <= 26 else group[:25] + "…"
+        parts.append(f'<text x="{label_w - 6}" y="{y0 + row_h / 2:.0f}" font-size="12" text-anchor="end">'
+                     f'<title>{e(group)}</title>{e(label)}</text>')
+        for s, (name, colour, vs) in enumerate(series):
+            v = vs[g] if g < len(vs) else None
+            if colours and g < len(colours) and colours[g]:
+                colour = colours[g]
+            y = y0 + s * bar_h
+            w = 0.0 if v is None else max(0.0, min(1.0, v / top_value)) * plot_w
+            text = "n/a" if v is None else (pct(v) if percent else fmt(v))
+            parts.append(f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h - 2}" fill="{e(colour)}">'
+                         f'<title>{e(name)} {e(group)}: {e(text)}</title></rect>'
+                         f'<text x="{label_w + w + 4:.1f}" y="{y + bar_h - 4}" font-size="11">{e(text)}</text>')
+    parts.append(f'<line x1="{label_w}" y1="{top - 4}" x2="{label_w}" y2="{height - 6}" stroke="{MUTED_COLOUR}"/>')
+    return _svg(width, height, title, parts)
+
+
+def score_chart(title: str, rows: Sequence[tuple[str, float | None, float | None, str]], *,
+                width: int = 620) -> Html:
+    """One bar per score (label, value, threshold, op '>=' or '<=') on a 0..1 scale, a marker at the
+    threshold, green when the score meets it and red when not."""
+    bar_h, label_w, top = 18, 230, 8
+    plot_w = width - label_w - 80
+    height = top + len(rows) * (bar_h + 8) + 6
+    parts = []
+    for i, (label, value, threshold, op) in enumerate(rows):
+        y = top + i * (bar_h + 8)
+        ok = None if value is None or threshold is None else (value >= threshold if op == ">=" else value <= threshold)
+        colour = MUTED_COLOUR if ok is None else (PASS_COLOUR if ok else FAIL_COLOUR)
+        w = 0.0 if value is None else max(0.0, min(1.0, value)) * plot_w
+        parts.append(f'<text x="{label_w - 6}" y="{y + bar_h - 5}" font-size="12" text-anchor="end">{e(label)}</text>'
+                     f'<rect x="{label_w}" y="{y}" width="{plot_w}" height="{bar_h}" fill="#eef1f5"/>'
+                     f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{colour}"/>'
+                     f'<text x="{label_w + plot_w + 6}" y="{y + bar_h - 5}" font-size="11">'
+                     f'{e("n/a" if value is None else f"{value:.3f}")}</text>')
+        if threshold is not None:
+            tx = label_w + max(0.0, min(1.0, threshold)) * plot_w
+            parts.append(f'<line x1="{tx:.1f}" y1="{y - 3}" x2="{tx:.1f}" y2="{y + bar_h + 3}" stroke="#1d2430" '
+                         f'stroke-width="2"><title>threshold {e(op)} {e(fmt(threshold))}</title></line>')
+    return _svg(width, height, title, parts)
+
+
+def progress(title: str, fraction: float | None, *, ok: bool = True, width: int = 180) -> Html:
+    """A small bar: how much of a window (agreement term, notification deadline) is used up."""
+    f = 0.0 if fraction is None else max(0.0, min(1.0, fraction))
+    colour = PASS_COLOUR if ok else FAIL_COLOUR
+    if ok and f > 0.75:
+        colour = WARN_COLOUR
+    parts = [f'<rect x="0" y="2" width="{width}" height="10" rx="3" fill="#eef1f5"/>',
+             f'<rect x="0" y="2" width="{f * width:.1f}" height="10" rx="3" fill="{colour}"/>']
+    return _svg(width, 14, title, parts)
+
+
+# -- page ------------------------------------------------------------------------------------------
+
+CSS = """
+*{box-sizing:border-box}
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1d2430;line-height:1.4;background:#fff}
+header.top{background:#1d2430;color:#fff;padding:.5rem 1rem;display:flex;gap:1.2rem;align-items:center;flex-wrap:wrap}
+header.top a{color:#dfe6f0;text-decoration:none;padding:.2rem .4rem;border-radius:.3rem}
+header.top a.active{background:#2f6db5;color:#fff}header.top .brand{font-weight:700;color:#fff}
+header.top .user{margin-left:auto;color:#b8c2d0;font-size:.9rem}
+main{padding:1rem 1.5rem;max-width:80rem}
+h1{font-size:1.45rem;margin:.4rem 0 .6rem}h2{font-size:1.2rem;margin-top:1.8rem;border-bottom:1px solid #d5dbe5}
+h3{font-size:1.05rem;margin-top:1.3rem}h4{margin:.8rem 0 .3rem}
+table{border-collapse:collapse;width:100%;margin:.5rem 0 1rem;font-size:.88rem}
+th,td{border:1px solid #d5dbe5;padding:.28rem .45rem;text-align:left;vertical-align:top}
+th{background:#f1f4f8}table.matrix td,table.matrix th{text-align:center}table.matrix td:first-child{text-align:left}
+table.matrix td.params{min-width:15rem;text-align:left;font-size:.78rem;color:#55606f;word-break:break-word}
+td.allowed{background:#e6f4ea;font-weight:700;color:#17692f}td.forbidden{background:#fde8e8;color:#b3261e}
+td.denied{color:#a0a8b5}
+.badge{display:inline-block;padding:.08rem .5rem;border-radius:.7rem;color:#fff;font-weight:600;font-size:.8rem}
+.badge.pass{background:#17692f}.badge.fail{background:#b3261e}.badge.muted{background:#8c96a8}
+.badge.warn{background:#a15c00}
+.meta{color:#55606f;font-size:.88rem}code,pre{font-family:ui-monospace,monospace;font-size:.82rem}
+pre{white-space:pre-wrap;word-break:break-all;margin:.3rem 0;max-height:22rem;overflow:auto;background:#f7f8fa;padding:.4rem}
+.card{border:1px solid #d5dbe5;border-radius:.4rem;padding:.6rem .9rem;margin:.8rem 0}
+.card.invalid{border-color:#b3261e;background:#fff8f7}.card.pending{border-color:#a15c00;background:#fffaf2}
+.notice{padding:.5rem .8rem;border-radius:.3rem;background:#e8f0fe}.notice.error{background:#fde8e8}
+.notice.ok{background:#e6f4ea}.overdue{color:#b3261e;font-weight:700}.soon{color:#a15c00;font-weight:700}
+form.decision{display:grid;gap:.5rem;max-width:40rem}
+form.decision textarea{width:100%;min-height:4rem;font:inherit}
+form.decision .buttons{display:flex;gap:.6rem}
+button{font:inherit;padding:.35rem 1rem;border-radius:.3rem;border:1px solid #55606f;cursor:pointer}
+button.approve{background:#17692f;color:#fff;border-color:#17692f}
+button.reject{background:#b3261e;color:#fff;border-color:#b3261e}
+dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.15rem 1rem;margin:.4rem 0}dl.facts dt{color:#55606f}
+dl.facts dd{margin:0}svg.chart{max-width:100%;height:auto}figure{margin:.6rem 0}
+figcaption{font-size:.85rem;color:#55606f}nav.sub a{margin-right:.8rem}
+p.countdown{font-size:1.15rem}p.countdown .due{font-weight:700}
+"""
+
+NAV = (("agreements", "Agreements"), ("reviews", "Reviews"), ("ledger", "Ledger"), ("incidents", "Incidents"))
+
+
+def page(title: str, body: Any, *, base: str, active: str = "", user: str | None = None,
+         refresh_seconds: int | None = None) -> str:
+    """A whole HTML document with the Pactline navigation."""
+    active_attr = ' class="active" aria-current="page"'
+    links = "".join(f'<a href="{e(base)}/{e(slug)}"{active_attr if slug == active else ""}>{e(label)}</a>'
+                    for slug, label in NAV)
+    who = f'<span class="user">signed in as {e(user)}</span>' if user else ""
+    meta_refresh = f'<meta http-equiv="refresh" content="{int(refresh_seconds)}">' if refresh_seconds else ""
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"{meta_refresh}<title>{e(title)} - Pactline</title><style>{CSS}</style></head><body>"
+        f'<header class="top"><span class="brand">Pactline</span><nav>{links}</nav>{who}</header>'
+        f"<main><h1>{e(title)}</h1>{e(body)}</main></body></html>"
+    )
+
+
+def error_page(title: str, message: str, *, base: str, user: str | None = None) -> str:
+    return page(title, notice(message, "error"), base=base, user=user)

@@ -1,0 +1,160 @@
+"""The Incidents page: every policy violation and failed gate, with the notification deadline counting down.
+
+Sources in the ledger: `incident.opened` (written by the pipeline with opened_at, notify_by,
+contacts, report), `policy.violation`, failed `check.result` and `step.failed` entries whose error
+is a PolicyViolation. Violations and failures of the same run and dataset are attached to the
+incident they caused; any left without an incident becomes one, its deadline computed from the
+entry's time and the agreement's incident_response.notification_deadline_hours.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pactline.agreement import LoadedAgreement
+from pactline.ledger import Entry
+from pactline.ui.html import Html, a, badge, code, countdown, e, parse_time, progress, short, table, url, when
+
+SOURCE_EVENTS = ("incident.opened", "policy.violation", "check.result", "step.failed")
+
+
+@dataclass
+class Incident:
+    agreement_id: str
+    kind: str
+    summary: str
+    opened_at: dt.datetime | None
+    notify_by: dt.datetime | None
+    run_id: str | None = None
+    dataset: str | None = None
+    contacts: list[str] = field(default_factory=list)
+    report: str | None = None
+    fingerprint: str | None = None
+    ledger_index: int | None = None
+    evidence: list[Entry] = field(default_factory=list)
+
+    def seconds_left(self, now: dt.datetime) -> float | None:
+        return None if self.notify_by is None else (self.notify_by - now).total_seconds()
+
+
+def _is_source(x: Entry) -> bool:
+    p = x.payload or {}
+    if x.event in ("incident.opened", "policy.violation"):
+        return True
+    if x.event == "check.result":
+        return p.get("passed") is False
+    if x.event == "step.failed":
+        return p.get("error_type") == "PolicyViolation"
+    return False
+
+
+def _kind_of(x: Entry) -> str:
+    p = x.payload or {}
+    if x.event == "check.result":
+        return f"gate.{p.get('check')}"
+    if x.event == "policy.violation":
+        return f"policy.{p.get('kind') or 'violation'}"
+    if x.event == "step.failed":
+        return f"policy.{p.get('step') or 'step'}"
+    return str(p.get("kind") or x.event)
+
+
+def _summary_of(x: Entry) -> str:
+    p = x.payload or {}
+    if x.event == "check.result":
+        failures = "; ".join(str(f) for f in (p.get("failures") or [])[:5])
+        return f"{p.get('check')} check failed: {failures}"
+    if x.event == "policy.violation":
+        return (f"column {p.get('column')}: {p.get('kind')} (declared {p.get('declared')}, found {p.get('found')}); "
+                f"action {p.get('action')} under {p.get('clause')}")
+    if x.event == "step.failed":
+        return str(p.get("error") or "")
+    return str(p.get("summary") or "")
+
+
+def collect(entries: Iterable[Entry], agreements: Mapping[str, LoadedAgreement]) -> list[Incident]:
+    """Incidents from ledger entries (any order); `agreements` gives the deadline of orphan violations."""
+    sources = sorted((x for x in entries if x.event in SOURCE_EVENTS and _is_source(x)), key=lambda x: x.index)
+    incidents: list[Incident] = []
+    by_key: dict[tuple[str, Any, Any], list[Incident]] = {}
+    for x in sources:
+        if x.event != "incident.opened":
+            continue
+        p = x.payload or {}
+        inc = Incident(x.agreement_id, str(p.get("kind") or "incident"), str(p.get("summary") or ""),
+                       parse_time(p.get("opened_at")) or parse_time(x.timestamp), parse_time(p.get("notify_by")),
+                       p.get("run_id"), p.get("dataset"), [str(c) for c in p.get("contacts") or []], p.get("report"),
+                       x.fingerprint, x.index)
+        incidents.append(inc)
+        by_key.setdefault((x.agreement_id, inc.run_id, inc.dataset), []).append(inc)
+    for x in sources:
+        if x.event == "incident.opened":
+            continue
+        p = x.payload or {}
+        key = (x.agreement_id, p.get("run_id"), p.get("dataset"))
+        kind = _kind_of(x)
+        candidates = by_key.get(key) or []
+        match = next((i for i in candidates if i.kind == kind), None)
+        if match is None and x.event == "policy.violation":
+            match = next((i for i in candidates if i.kind.startswith("policy.")), None)
+        if match is None and x.event == "step.failed":
+            match = next(iter(candidates), None)  # the step that failed because of an opened incident
+        if match is not None:
+            match.evidence.append(x)
+            continue
+        opened = parse_time(x.timestamp)
+        loaded = agreements.get(x.agreement_id)
+        hours = loaded.agreement.incident_response.notification_deadline_hours if loaded else None
+        contacts = [c.email for c in loaded.agreement.incident_response.contacts] if loaded else []
+        inc = Incident(x.agreement_id, kind, _summary_of(x), opened,
+                       opened + dt.timedelta(hours=hours) if opened and hours else None,
+                       p.get("run_id"), p.get("dataset"), contacts, p.get("report") or p.get("summary"),
+                       x.fingerprint, x.index, [x])
+        incidents.append(inc)
+        by_key.setdefault(key, []).append(inc)
+    return incidents
+
+
+def order(incidents: list[Incident], now: dt.datetime) -> list[Incident]:
+    """Deadlines still ahead first (most urgent first), then passed ones (most recent first)."""
+    ahead = [i for i in incidents if (i.seconds_left(now) or -1) >= 0]
+    passed = [i for i in incidents if i not in ahead]
+    far = dt.datetime.max.replace(tzinfo=dt.UTC)
+    ahead.sort(key=lambda i: i.notify_by or far)
+    passed.sort(key=lambda i: i.notify_by or i.opened_at or dt.datetime.min.replace(tzinfo=dt.UTC), reverse=True)
+    return ahead + passed
+
+
+def render(incidents: list[Incident], now: dt.datetime, *, base: str) -> Html:
+    if not incidents:
+        return Html(f"<p>{badge(True, 'NONE')} No policy violation and no failed gate recorded.</p>")
+    ordered = order(incidents, now)
+    open_count = sum(1 for i in ordered if (i.seconds_left(now) or -1) >= 0)
+    cards = [f"<p>{len(ordered)} incident(s); {open_count} with the notification deadline still ahead. "
+             "Times are UTC; the page refreshes every minute.</p>"]
+    for inc in ordered:
+        text, left = countdown(inc.notify_by, now)
+        window = (inc.notify_by - inc.opened_at).total_seconds() if inc.notify_by and inc.opened_at else None
+        used = None if window in (None, 0) or left is None else 1 - left / window
+        cls = "overdue" if left is not None and left < 0 else ("soon" if left is not None and left < 6 * 3600 else "")
+        bar = progress(f"{text}", used, ok=left is None or left >= 0)
+        run_link = a(f"{base}/runs/{url(inc.agreement_id, inc.run_id)}", "review the run") if inc.run_id else ""
+        evidence = table(["#", "time", "event", "what"], [
+            (x.index, when(x.timestamp), code(x.event), _summary_of(x)[:500]) for x in inc.evidence]) if inc.evidence else Html("")
+        cards.append(
+            f'<div class="card{" pending" if left is not None and left >= 0 else ""}">'
+            f"<h3>{code(inc.kind)} in {e(inc.agreement_id)}{(' / ' + e(inc.dataset)) if inc.dataset else ''} "
+            f"{badge(False, no='INCIDENT')}</h3><p>{e(inc.summary)}</p>"
+            f'<p class="countdown"><span class="{cls or "due"}">{e(text)}</span> to notify, '
+            f"deadline {when(inc.notify_by)}<br>{bar}</p>"
+            f'<dl class="facts">'
+            f"<dt>opened</dt><dd>{when(inc.opened_at)}</dd>"
+            f"<dt>notify</dt><dd>{e(', '.join(inc.contacts) or '-')}</dd>"
+            f"<dt>run</dt><dd>{code(inc.run_id or '-')} {run_link}</dd>"
+            f"<dt>report</dt><dd>{code(inc.report or '-')}</dd>"
+            f"<dt>ledger</dt><dd>entry #{e(inc.ledger_index)}, fingerprint {short(inc.fingerprint)}</dd></dl>"
+            f"{evidence}</div>")
+    return Html("".join(cards))

@@ -1,0 +1,432 @@
+"""The Pactline steward pages: a FastAPI app mounted by the Pactline plugin under /pactline.
+
+Thin on purpose: each route checks who may see or do what with Airflow's own security
+dependencies, gathers Airflow's state (human-in-the-loop requests), and renders with pactline.ui.
+Airflow does not protect plugin routes by itself, so every route here depends on one of:
+
+- requires_access_dag("GET")              reading (the DAG in the path, or DAGs in general for lists);
+- requires_access_dag("PUT") (+ HITL)      deciding a release: edit permission on the agreement's DAG.
+
+Anonymous requests get 401, users without the permission 403. The decision form is protected by a
+signed double-submit token tied to the user (pactline.ui.csrf) and an Origin check. Pages are plain
+server-rendered HTML (no JavaScript) with a strict Content-Security-Policy.
+
+Loaded by plugins/pactline_plugin.py on the first request (not by Airflow's plugin loader; see
+.airflowignore), so schedulers and workers never import FastAPI for it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import mimetypes
+import os
+import re
+import threading
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from airflow.api_fastapi.app import get_auth_manager
+from airflow.api_fastapi.auth.managers.models.resource_details import AccessView, DagAccessEntity, DagDetails
+from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_dag
+from fastapi import Depends, FastAPI, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from pactline.ui import agreements as ui_agreements
+from pactline.ui import approvals as ui_approvals
+from pactline.ui import csrf
+from pactline.ui import incidents as ui_incidents
+from pactline.ui import ledger_view as ui_ledger
+from pactline.ui import reviews as ui_reviews
+from pactline.ui.html import Html, error_page, notice, page, section, url
+
+log = logging.getLogger(__name__)
+
+APPROVAL_OPERATORS = ("PactlineApprovalOperator",)
+MAX_FORM_BYTES = 64 * 1024
+_ID = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+_RUN_FOLDER = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
+CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
+       "frame-ancestors 'self'; base-uri 'none'")
+# Reports written by GX: shown as they are, but with no script and nothing fetched from elsewhere.
+REPORT_CSP = ("sandbox allow-popups; default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+              "font-src 'self'; frame-ancestors 'self'; base-uri 'none'")
+DECIDED_NOTICES = {"Approve": "Approved. The release continues; the decision is in the ledger.",
+                   "Reject": "Rejected. The release is stopped; the decision is in the ledger."}
+
+READ = [Depends(requires_access_dag("GET"))]
+DECIDE = [Depends(requires_access_dag("PUT")),
+          Depends(requires_access_dag("PUT", access_entity=DagAccessEntity.HITL_DETAIL))]
+
+
+# -- where things are -------------------------------------------------------------------------------
+
+def agreements_folder() -> Path:
+    default = Path(__file__).resolve().parent.parent / "include" / "agreements"
+    return Path(os.environ.get("PACTLINE_AGREEMENTS", default))
+
+
+def airflow_secret(name: str) -> bytes | None:
+    """A secret from an Airflow Variable or Connection (any secrets backend), as the operators read it."""
+    from pactline.keys import decode_secret
+
+    value = None
+    try:
+        from airflow.models import Variable
+
+        value = Variable.get(name, default_var=None)
+    except Exception:
+        value = None
+    if value is None:
+        try:
+            from airflow.models import Connection
+
+            value = Connection.get_connection_from_secrets(name).password
+        except Exception:
+            value = None
+    return decode_secret(value, name) if value else None
+
+
+_lock = threading.Lock()
+_roots: dict[tuple[str, str], Any] = {}
+
+
+def data_root() -> Any:
+    """The data root, able to decrypt reports (one per configuration per process)."""
+    from pactline.keys import KeyStore, pactline_home
+    from pactline.store import DataRoot, Vault, data_root_url
+
+    key = (data_root_url(), str(pactline_home()))
+    with _lock:
+        if key not in _roots:
+            _roots[key] = DataRoot(key[0], vault=Vault.open(KeyStore(resolver=airflow_secret)))
+        return _roots[key]
+
+
+def ledger() -> Any:
+    from pactline.recording import open_ledger
+
+    return open_ledger()
+
+
+# -- permissions -----------------------------------------------------------------------------------
+
+def readable(user: Any, dag_ids: set[str]) -> set[str]:
+    return get_auth_manager().filter_authorized_dag_ids(dag_ids=set(dag_ids), user=user, method="GET")
+
+
+def may_decide(user: Any, dag_id: str) -> bool:
+    from airflow.models.dag import DagModel
+
+    details = DagDetails(id=dag_id, team_name=DagModel.get_team_name(dag_id))
+    am = get_auth_manager()
+    return am.is_authorized_dag(method="PUT", details=details, user=user) and am.is_authorized_dag(
+        method="PUT", access_entity=DagAccessEntity.HITL_DETAIL, details=details, user=user)
+
+
+def may_see_import_errors(user: Any) -> bool:
+    return get_auth_manager().is_authorized_view(access_view=AccessView.IMPORT_ERRORS, user=user)
+
+
+# -- Airflow's human-in-the-loop records ---------------------------------------------------------------
+
+def approvals(dag_ids: set[str], run_id: str | None = None) -> list[ui_approvals.Approval]:
+    """Pactline approval steps of these DAGs (optionally one run), waiting or decided."""
+    if not dag_ids:
+        return []
+    from airflow.models.hitl import HITLDetail
+    from airflow.models.taskinstance import TaskInstance as TI
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    query = (select(HITLDetail.subject, HITLDetail.body, HITLDetail.options, HITLDetail.created_at,
+                    HITLDetail.responded_at, HITLDetail.responded_by, HITLDetail.chosen_options,
+                    HITLDetail.params_input, TI.dag_id, TI.run_id, TI.task_id, TI.map_index, TI.state)
+             .select_from(HITLDetail).join(TI, HITLDetail.ti_id == TI.id)
+             .where(TI.dag_id.in_(sorted(dag_ids)), TI.operator.in_(APPROVAL_OPERATORS))
+             .order_by(HITLDetail.created_at.desc()))
+    if run_id is not None:
+        query = query.where(TI.run_id == run_id)
+    with create_session(scoped=False) as session:
+        rows = session.execute(query).all()
+    return [ui_approvals.Approval(
+        dag_id=r.dag_id, run_id=r.run_id, task_id=r.task_id, map_index=r.map_index, subject=r.subject, body=r.body,
+        options=list(r.options or []), created_at=r.created_at, state=str(r.state.value if hasattr(r.state, "value")
+                                                                            else r.state),
+        responded_at=r.responded_at, responded_by=(r.responded_by or {}).get("name"),
+        chosen=list(r.chosen_options or []), params_input=dict(r.params_input or {})) for r in rows]
+
+
+def is_approval_task(dag_id: str, run_id: str, task_id: str, map_index: int) -> bool:
+    from airflow.models.taskinstance import TaskInstance as TI
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session(scoped=False) as session:
+        operator = session.scalar(select(TI.operator).where(
+            TI.dag_id == dag_id, TI.run_id == run_id, TI.task_id == task_id, TI.map_index == map_index))
+    return operator in APPROVAL_OPERATORS
+
+
+def run_fingerprint(dag_id: str, run_id: str, task_id: str) -> str | None:
+    """The fingerprint the approval step obeyed (its approval.requested entry), else the agreement's now."""
+    found = ui_approvals.requested_fingerprint(ledger(), dag_id, run_id, task_id)
+    if found:
+        return found
+    loaded = ui_agreements.load_folder(agreements_folder()).get(dag_id)
+    return loaded.fingerprint if loaded else None
+
+
+# -- responses ---------------------------------------------------------------------------------------
+
+def base_of(request: Request) -> str:
+    return str(request.scope.get("root_path") or "").rstrip("/")
+
+
+def html(content: str, status_code: int = 200) -> HTMLResponse:
+    resp = HTMLResponse(content, status_code=status_code)
+    resp.headers["Content-Security-Policy"] = CSP
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Referrer-Policy"] = "same-origin"
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def user_name(user: Any) -> str:
+    return str(user.get_name() or user.get_id())
+
+
+def csrf_secret() -> bytes:
+    from airflow.configuration import conf
+
+    return csrf.derive_secret(conf.get("api", "secret_key", fallback="") or conf.get("api_auth", "jwt_secret"))
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def not_found(request: Request, user: Any, what: str) -> HTMLResponse:
+    return html(error_page("Not found", what, base=base_of(request), user=user_name(user)), 404)
+
+
+# -- the app -------------------------------------------------------------------------------------------
+
+def build_app() -> FastAPI:
+    app = FastAPI(title="Pactline steward pages", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.get("/", dependencies=READ)
+    def home(request: Request) -> RedirectResponse:
+        return RedirectResponse(f"{base_of(request)}/agreements", status_code=status.HTTP_303_SEE_OTHER)
+
+    @app.get("/agreements", dependencies=READ)
+    def agreements_page(request: Request, user: GetUserDep) -> HTMLResponse:
+        found = ui_agreements.load_folder(agreements_folder())
+        allowed = readable(user, set(found.valid))
+        shown = ui_agreements.AgreementSet({k: v for k, v in found.valid.items() if k in allowed}, found.invalid)
+        body = ui_agreements.render_agreements(shown, now().date(), base=base_of(request),
+                                               show_invalid=may_see_import_errors(user))
+        return html(page("Agreements", body, base=base_of(request), active="agreements", user=user_name(user)))
+
+    @app.get("/agreements/{dag_id}", dependencies=READ)
+    def agreement_page(request: Request, dag_id: str, user: GetUserDep) -> HTMLResponse:
+        loaded = ui_agreements.load_folder(agreements_folder()).get(dag_id)
+        if loaded is None:
+            return not_found(request, user, f"{dag_id} is not the DAG of a valid agreement.")
+        body = ui_agreements.render_agreement(loaded, now().date(), base=base_of(request))
+        return html(page(f"Agreement {loaded.id}", body, base=base_of(request), active="agreements",
+                         user=user_name(user)))
+
+    @app.get("/reviews", dependencies=READ)
+    def reviews_page(request: Request, user: GetUserDep, agreement: str | None = None) -> HTMLResponse:
+        base = base_of(request)
+        found = ui_agreements.load_folder(agreements_folder())
+        ids = readable(user, set(found.valid))
+        if agreement:
+            ids &= {agreement}
+        root = data_root()
+        runs = {i: ui_reviews.list_runs(root, i) for i in sorted(ids)}
+        waiting = approvals(ids)
+        pending: dict[tuple[str, str], int] = {}
+        for x in waiting:
+            if x.pending:
+                pending[(x.dag_id, x.run_id)] = pending.get((x.dag_id, x.run_id), 0) + 1
+        body = Html(section("Waiting for approval", ui_approvals.render_waiting_list(waiting, base=base), id_="waiting")
+                    + section("Runs and their reports", ui_reviews.render_index(runs, base=base, pending=pending)))
+        return html(page("Reviews", body, base=base, active="reviews", user=user_name(user)))
+
+    @app.get("/runs/{dag_id}/{run_id:path}", dependencies=READ)
+    def run_page(request: Request, dag_id: str, run_id: str, user: GetUserDep,
+                 decided: str | None = None) -> HTMLResponse:
+        base = base_of(request)
+        loaded = ui_agreements.load_folder(agreements_folder()).get(dag_id)
+        if loaded is None:
+            return not_found(request, user, f"{dag_id} is not the DAG of a valid agreement.")
+        root = data_root()
+        review = ui_reviews.load_run(root, dag_id, run_id)
+        steps = approvals({dag_id}, review.run_id if review else run_id)
+        if review is None and not steps:
+            return not_found(request, user, f"No reports of run {run_id} of {dag_id} (yet).")
+        can = may_decide(user, dag_id)
+        token = None
+        cookie_token = request.cookies.get(csrf.COOKIE)
+        if can and any(s.pending for s in steps):
+            uid = str(user.get_id())
+            token = cookie_token if csrf.valid_for(csrf_secret(), uid, cookie_token) else csrf.issue(csrf_secret(), uid)
+        real_run = review.run_id if review else run_id
+        pending_task = next((s.task_id for s in steps if s.pending), None)
+        fingerprint = run_fingerprint(dag_id, real_run, pending_task) if pending_task else loaded.fingerprint
+        panel = ui_approvals.render_panel(steps, can_decide=can, action=f"{base}/approvals/{url(dag_id)}",
+                                          csrf_token=token, fingerprint=fingerprint)
+        history = ui_approvals.render_ledger_rows(ledger(), dag_id, real_run, base=base)
+        if review is None:
+            review = ui_reviews.RunReview(dag_id, run_id, run_id)
+        body = ui_reviews.render_run(review, fingerprint=fingerprint, approvals=panel, ledger_rows=history,
+                                     on_undeclared=loaded.agreement.privacy.on_undeclared_pii,
+                                     report_url=lambda ag, ds, run, path: f"{base}/reports/{url(ag, ds, run)}/"
+                                                                          + "/".join(url(p) for p in path.split("/")))
+        if decided in DECIDED_NOTICES:
+            body = Html(notice(DECIDED_NOTICES[decided], "ok") + body)
+        resp = html(page(f"Review of {dag_id}", body, base=base, active="reviews", user=user_name(user)))
+        if token and token != cookie_token:
+            resp.set_cookie(csrf.COOKIE, token, max_age=csrf.MAX_AGE, path=base or "/", httponly=True,
+                            samesite="strict", secure=request.url.scheme == "https")
+        return resp
+
+    @app.get("/reports/{dag_id}/{dataset}/{run}/{path:path}", dependencies=READ)
+    def report_file(request: Request, dag_id: str, dataset: str, run: str, path: str, user: GetUserDep) -> Response:
+        if not (_ID.match(dag_id) and _ID.match(dataset) and _RUN_FOLDER.match(run) and not run.startswith(".")
+                and ui_reviews.report_path_ok(path)):
+            return not_found(request, user, "No such report.")
+        rel = f"{dag_id}/reports/{dataset}/{run}/{path}"
+        root = data_root()
+        try:
+            if not root.exists(rel) or root.fs.isdir(root.path(rel)):
+                return not_found(request, user, "No such report.")
+            content = root.read_bytes(rel)
+        except Exception as err:
+            log.warning("Pactline: cannot read report %s: %s", rel, err)
+            return not_found(request, user, "This report cannot be read.")
+        media = mimetypes.guess_type(path)[0] or "application/octet-stream"
+        resp = Response(content, media_type=media)
+        resp.headers["Content-Security-Policy"] = REPORT_CSP
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        resp.headers["Cache-Control"] = "no-store"
+        return resp
+
+    @app.post("/approvals/{dag_id}", dependencies=DECIDE)
+    async def decide(request: Request, dag_id: str, user: GetUserDep) -> Response:
+        base = base_of(request)
+        name = user_name(user)
+
+        def refuse(code: int, message: str) -> HTMLResponse:
+            return html(error_page("Decision not recorded", message, base=base, user=name), code)
+
+        if not same_origin(request):
+            return refuse(403, "This form was submitted from another site; nothing was recorded.")
+        body = await request.body()
+        if len(body) > MAX_FORM_BYTES:
+            return refuse(413, "The form is too large.")
+        form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
+        problem = csrf.check(csrf_secret(), str(user.get_id()), form.get(csrf.FIELD), request.cookies.get(csrf.COOKIE))
+        if problem:
+            return refuse(403, problem)
+        decision, run_id, task_id = form.get("decision"), form.get("run_id") or "", form.get("task_id") or ""
+        comment = ui_approvals.clean_comment(form.get("comment"))
+        try:
+            map_index = int(form.get("map_index", "-1"))
+        except ValueError:
+            return refuse(400, "map_index must be a whole number.")
+        if decision not in (ui_approvals.APPROVE, ui_approvals.REJECT):
+            return refuse(400, "Choose Approve or Reject.")
+        if decision == ui_approvals.REJECT and not comment:
+            return refuse(400, "Say why in the comment when you reject a release.")
+        if not run_id or not task_id or not is_approval_task(dag_id, run_id, task_id, map_index):
+            return refuse(404, "No such Pactline approval step.")
+        fingerprint = run_fingerprint(dag_id, run_id, task_id)
+        if not fingerprint or form.get("fingerprint") != fingerprint:
+            return refuse(409, "The agreement changed since this page was rendered (fingerprint differs); "
+                               "reload the review and decide again.")
+        try:
+            submit_hitl(dag_id, run_id, task_id, map_index, decision, comment, user)
+        except HTTPException as err:
+            return refuse(err.status_code, str(err.detail))
+        try:
+            ledger().append("approval.submitted", agreement_id=dag_id, fingerprint=fingerprint,
+                            actor=f"airflow-ui:{name}",
+                            payload={"run_id": run_id, "task_id": task_id, "decision": decision, "comment": comment,
+                                     "user": name, "user_id": str(user.get_id()), "via": "pactline-ui"})
+        except Exception:
+            log.exception("Pactline: decision on %s/%s/%s accepted by Airflow but not written to the ledger",
+                          dag_id, run_id, task_id)
+            return refuse(500, "Airflow accepted the decision, but it could not be written to the ledger; the "
+                               "approval step records it again when it resumes. Tell the operator.")
+        target = f"{base}/runs/{url(dag_id, run_id)}?decided={url(decision)}#approval"
+        return RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
+
+    @app.get("/ledger", dependencies=READ)
+    def ledger_page(request: Request, user: GetUserDep, agreement: str | None = None, event: str | None = None,
+                    limit: int = 50) -> HTMLResponse:
+        base = base_of(request)
+        found = ui_agreements.load_folder(agreements_folder())
+        lg = ledger()
+        ids = readable(user, set(found.valid) | agreement_ids_in_ledger(lg))
+        if agreement:
+            ids &= {agreement}
+        limit = max(1, min(limit, 500))
+        body = ui_ledger.render_ledger(
+            ui_ledger.status(lg), ui_ledger.recent(lg, limit=limit, agreements=ids, event=event or None),
+            ui_ledger.receipts(data_root(), lg, ids), ui_ledger.event_counts(lg, ids), base=base,
+            url_=f"{base}/ledger", filters={"agreement": agreement, "event": event})
+        return html(page("Ledger", body, base=base, active="ledger", user=user_name(user)))
+
+    @app.get("/incidents", dependencies=READ)
+    def incidents_page(request: Request, user: GetUserDep) -> HTMLResponse:
+        base = base_of(request)
+        found = ui_agreements.load_folder(agreements_folder())
+        lg = ledger()
+        ids = readable(user, set(found.valid) | agreement_ids_in_ledger(lg))
+        entries = [x for ev in ui_incidents.SOURCE_EVENTS for x in lg.entries(event=ev) if x.agreement_id in ids]
+        items = ui_incidents.collect(entries, found.valid)
+        body = ui_incidents.render(items, now(), base=base)
+        return html(page("Incidents", body, base=base, active="incidents", user=user_name(user), refresh_seconds=60))
+
+    return app
+
+
+def agreement_ids_in_ledger(lg: Any) -> set[str]:
+    """Agreements the ledger has entries of (an agreement file may be gone while its history stays)."""
+    return {x.agreement_id for x in lg.entries(event="agreement.loaded")}
+
+
+def same_origin(request: Request) -> bool:
+    """Refuse a POST whose Origin (or Referer) names another site; Sec-Fetch-Site cross-site too."""
+    if request.headers.get("sec-fetch-site", "same-origin") == "cross-site":
+        return False
+    source = request.headers.get("origin") or request.headers.get("referer")
+    if not source:
+        return True  # non-browser clients; the CSRF token still has to match
+    parts = urlsplit(source)
+    return f"{parts.scheme}://{parts.netloc}" == f"{request.url.scheme}://{request.url.netloc}"
+
+
+def submit_hitl(dag_id: str, run_id: str, task_id: str, map_index: int, decision: str, comment: str,
+                user: Any) -> None:
+    """Answer the human-in-the-loop request exactly as Airflow's own API does (PATCH .../hitlDetails).
+
+    It records who responded, when and what, and resumes the task parked in awaiting_input: the
+    scheduler then runs the ApprovalOperator's execute_complete, which writes approval.decided to the
+    ledger and skips the publish step on rejection.
+    """
+    from airflow.api_fastapi.core_api.datamodels.hitl import UpdateHITLDetailPayload
+    from airflow.api_fastapi.core_api.routes.public.hitl import update_hitl_detail
+    from airflow.utils.session import create_session
+
+    payload = UpdateHITLDetailPayload(chosen_options=[decision], params_input={"comment": comment})
+    with create_session(scoped=False) as session:
+        update_hitl_detail(dag_id=dag_id, dag_run_id=run_id, task_id=task_id, update_hitl_detail_payload=payload,
+                           user=user, session=session, map_index=map_index)
+
+
+__all__ = ["build_app"]
