@@ -53,7 +53,7 @@ up: airflow-db sample-data
 	@if [ -f $(AIRFLOW_HOME)/standalone.pid ] && kill -0 $$(cat $(AIRFLOW_HOME)/standalone.pid) 2>/dev/null; then \
 	  echo "already running (pid $$(cat $(AIRFLOW_HOME)/standalone.pid))"; \
 	else \
-	  nohup $(BIN)/airflow standalone > $(AIRFLOW_HOME)/standalone.log 2>&1 & echo $$! > $(AIRFLOW_HOME)/standalone.pid; \
+	  PATH="$(CURDIR)/$(BIN):$$PATH" nohup $(BIN)/airflow standalone > $(AIRFLOW_HOME)/standalone.log 2>&1 & echo $$! > $(AIRFLOW_HOME)/standalone.pid; \
 	  for i in $$(seq 1 90); do curl -fsS http://localhost:8080/api/v2/monitor/health > /dev/null 2>&1 && break; sleep 2; done; \
 	fi
 	@echo "Airflow UI: http://localhost:8080  (user admin; password in $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated)"

@@ -39,6 +39,7 @@ with DAG(
     start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
     catchup=False,
     max_active_runs=1,
+    is_paused_upon_creation=False,  # retention is a promise of the agreement: it runs without anyone unpausing it
     tags=["pactline", "retention"],
     params={
         "as_of": Param(None, type=["null", "string"], format="date",
