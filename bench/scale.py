@@ -1,0 +1,278 @@
+"""Partitioned processing at scale: end-to-end protect + checks time and peak worker RSS.
+
+    python bench/scale.py --rows 1000000 10000000 [--partition-rows 250000 | --partitions P] [--workers 1 2]
+
+Step 1 writes a seeded transactions input once per size into a temporary directory, as Parquet
+files of `partition-rows` rows each (a glob source: one partition per file). Step 2 runs the
+partitioned pipeline on it with W worker processes: every per-partition task (ingest, map_schema,
+scan_pii, check_quality, protect, release) runs in a worker, the reduce steps (prepare, k_classes,
+combine) in the driver, stage by stage as Airflow schedules mapped tasks. These are the very
+functions the mapped Airflow operators call; Airflow's own scheduling overhead is left out (the
+Celery integration test covers that path).
+
+Peak RSS per worker is VmHWM from /proc/self/status, read by the worker after each task; the
+figure is the largest over workers and tasks. Baseline, named: the same run with ONE worker.
+Goals: peak worker RSS at the largest size within 1.2x of the smallest; with two workers,
+throughput at least 1.7x that of one.
+
+The agreement is the fraud agreement's transactions dataset (pseudonymised email, redacted IBAN,
+age bands, k-anonymity over age and gender with suppression, a bias check on gender), with the
+transaction id an integer so the residual-PII scan has no free-text column to run Presidio over
+row by row (that scan costs the same per row with or without partitions).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+AGREEMENT = """
+apiVersion: pactline/v1
+kind: DataSharingAgreement
+metadata: {id: scale-bench, version: "1.0.0", title: Partitioned scale benchmark, effective: 2026-01-01,
+           expires: 2027-12-31}
+parties:
+  - {id: bank, name: Bank, role: provider, jurisdiction: NL, contacts: [{name: A, email: a@bank.example}]}
+  - {id: lab, name: Lab, role: recipient, jurisdiction: NL, contacts: [{name: B, email: b@lab.example}]}
+purposes: [{id: fraud, description: Fraud model., permitted_model_types: [gradient_boosting]}]
+keys: {pseudonymisation: scale_pseudonym_key}
+datasets:
+  - id: transactions
+    provider: bank
+    source: {uri: "PARTS/*.parquet", format: parquet}
+    columns:
+      transaction_id: {type: integer, category: non_personal, transformation: {kind: keep}}
+      customer_email: {type: string, category: direct_identifier, legal_basis: legitimate_interests,
+                       pii_entity: EMAIL_ADDRESS, transformation: {kind: pseudonymise, normalise: [strip, lower],
+                       prefix: "cust_"}}
+      iban: {type: string, category: direct_identifier, legal_basis: legitimate_interests, pii_entity: IBAN_CODE,
+             transformation: {kind: redact}}
+      amount_eur: {type: float, category: non_personal, transformation: {kind: keep}}
+      merchant_category: {type: categorical, category: non_personal, transformation: {kind: keep}}
+      booked_at: {type: timestamp, category: quasi_identifier, legal_basis: legitimate_interests,
+                  transformation: {kind: keep}}
+      age: {type: integer, category: quasi_identifier, legal_basis: legitimate_interests,
+            transformation: {kind: generalise, method: bands, width: 10}}
+      gender: {type: categorical, category: protected_attribute, legal_basis: legitimate_interests,
+               transformation: {kind: keep}}
+      is_fraud: {type: boolean, category: label, transformation: {kind: keep}}
+quality_rules:
+  - {dataset: transactions, column: amount_eur, rule: range, min: 0, max: 50000}
+  - {dataset: transactions, column: is_fraud, rule: not_null}
+  - {dataset: transactions, rule: row_count, min: 100}
+privacy:
+  k_anonymity: {k: 5, quasi_identifiers: [age, gender]}
+  max_residual_pii_rate: 0.01
+  on_undeclared_pii: fail
+bias_checks:
+  - {dataset: transactions, protected_attributes: [gender], label: is_fraud, positive: true,
+     min_disparate_impact: 0.5, max_parity_difference: 0.1, max_drift: 0.05}
+outputs:
+  - {id: transactions-release, dataset: transactions, kind: protected, zone: sandbox, recipient: lab,
+     purpose: fraud, approval_required: false}
+retention: {landing_days: 7, staging_days: 14, sandbox_days: 60, production_days: 180, after_termination_days: 14}
+access: [{principal: lab, zone: sandbox, permissions: [read], valid_until: 2027-12-31}]
+incident_response: {notification_deadline_hours: 48, contacts: [{name: A, email: a@bank.example}]}
+"""
+CATEGORIES = np.array(["grocery", "travel", "electronics", "fuel", "restaurants", "online", "fashion", "pharmacy"])
+
+
+def write_parts(folder: Path, rows: int, part_rows: int, seed: int) -> int:
+    folder.mkdir(parents=True, exist_ok=True)
+    n_parts = 0
+    for i, start in enumerate(range(0, rows, part_rows)):
+        n = min(part_rows, rows - start)
+        rng = np.random.default_rng([seed, i])
+        ids = np.arange(start, start + n, dtype=np.int64)
+        customer = rng.integers(0, max(rows // 5, 10), n)
+        email = pc.binary_join_element_wise(pa.array(["Cust"] * n), pc.cast(pa.array(customer), pa.string()),
+                                            pa.array(["@Mail.example"] * n), "")
+        iban = pc.binary_join_element_wise(pa.array(["NL91ABNA"] * n),
+                                           pc.cast(pa.array(rng.integers(10**9, 10**10, n)), pa.string()), "")
+        table = pa.table({
+            "transaction_id": ids,
+            "customer_email": email,
+            "iban": iban,
+            "amount_eur": np.round(rng.gamma(2.0, 40.0, n), 2),
+            "merchant_category": CATEGORIES[rng.integers(0, len(CATEGORIES), n)],
+            "booked_at": pa.array(np.datetime64("2026-01-01T00:00:00") + rng.integers(0, 365 * 86400, n)
+                                  .astype("timedelta64[s]")).cast(pa.timestamp("us")),
+            "age": rng.integers(18, 90, n),
+            "gender": np.where(rng.random(n) < 0.5, "female", "male"),
+            "is_fraud": rng.random(n) < 0.03,
+        })
+        pq.write_table(table, folder / f"part-{i:05d}.parquet", row_group_size=65_536)
+        n_parts += 1
+    return n_parts
+
+
+# -- the worker side ------------------------------------------------------------------------------
+
+
+def peak_rss_mb(_: object = None) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+_CTX = None
+
+
+def warm_up(_: object = None) -> float:
+    """What a long-running Celery worker has loaded already: the PII engine and Great Expectations."""
+    import great_expectations  # noqa: F401
+
+    from pactline.pii.engine import get_engine
+
+    get_engine()
+    time.sleep(0.5)  # so each worker of the pool gets one
+    return peak_rss_mb()
+
+
+def context(agreement: str):
+    """One RunContext per process (a worker keeps its imports and engines, as a Celery worker does)."""
+    global _CTX
+    if _CTX is None:
+        from pactline.agreement import load_agreement
+        from pactline.keys import KeyStore
+        from pactline.pipeline.context import RunContext
+        from pactline.recording import ledger_recorder
+        from pactline.store import DataRoot
+
+        loaded = load_agreement(agreement)
+        _CTX = RunContext(loaded=loaded, run_id="bench", as_of=dt.date(2027, 1, 1), root=DataRoot(),
+                          keystore=KeyStore(), recorder=ledger_recorder(loaded, actor="bench", run_id="bench"))
+    return _CTX
+
+
+def task(agreement: str, kind: str, *args):
+    from pactline.pipeline import partitioned as p
+
+    ctx = context(agreement)
+    fn = {"ingest": p.ingest_partition, "map": p.map_partition, "scan": p.scan_partition,
+          "quality": p.quality_partition, "protect": p.protect_partition, "release": p.release_partition}[kind]
+    if kind == "protect":  # protect_partition(ctx, ds, mapped, prepared, *, quasi_identifiers)
+        result = fn(ctx, "transactions", args[0], args[1], quasi_identifiers=args[2])
+    else:
+        result = fn(ctx, "transactions", *args)
+    return result, os.getpid(), peak_rss_mb()
+
+
+def run(agreement: Path, workers: int) -> dict:
+    """The partitioned pipeline with `workers` processes; returns seconds per stage and peak RSS."""
+    from pactline.pipeline import partitioned as p
+
+    ctx = context(str(agreement))
+    ds = "transactions"
+    params = ctx.agreement.privacy.k_anonymity
+    qis = list(params.quasi_identifiers)
+    stages: dict[str, float] = {}
+    peaks: dict[int, float] = {}
+
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        list(pool.map(warm_up, range(workers * 2)))  # workers started, spaCy and GX loaded before the clock
+        t0 = time.perf_counter()
+
+        def mapped(kind: str, *columns):
+            start = time.perf_counter()
+            out = []
+            n = len(columns[0])
+            for result, pid, peak in pool.map(task, [str(agreement)] * n, [kind] * n, *columns):
+                peaks[pid] = max(peaks.get(pid, 0.0), peak)
+                out.append(result)
+            stages[kind] = time.perf_counter() - start
+            return out
+
+        start = time.perf_counter()
+        parts = p.list_partitions_step(ctx, ds)
+        stages["list"] = time.perf_counter() - start
+        ingested = mapped("ingest", parts)
+        maps = mapped("map", ingested)
+        scans = mapped("scan", maps)
+        quality = mapped("quality", maps)
+        start = time.perf_counter()
+        prepared = p.prepare(ctx, ds, maps, scans, quality)
+        stages["prepare"] = time.perf_counter() - start
+        protected = mapped("protect", maps, [prepared] * len(maps), [qis] * len(maps))
+        start = time.perf_counter()
+        classes = p.k_classes(ctx, ds, protected, quasi_identifiers=qis, k=params.k, suppress=params.suppress,
+                              max_suppressed_rate=params.max_suppressed_rate)
+        stages["k_classes"] = time.perf_counter() - start
+        released = mapped("release", protected, [classes] * len(protected))
+        start = time.perf_counter()
+        combined = p.combine(ctx, ds, mapped=maps, released=released, classes=classes)
+        stages["combine"] = time.perf_counter() - start
+        total = time.perf_counter() - t0
+    return {"seconds": total, "stages": stages, "worker_peak_mb": max(peaks.values()), "driver_peak_mb": peak_rss_mb(),
+            "rows_in": combined["rows_in"], "rows_out": combined["rows"], "partitions": len(parts),
+            "bias": combined["check_bias"]["passed"], "privacy": combined["check_privacy"]["passed"]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    ap.add_argument("--partitions", type=int, help="partitions per size (default: rows / --partition-rows)")
+    ap.add_argument("--partition-rows", type=int, default=250_000)
+    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="pactline-scale-") as tmp:
+        tmp_path = Path(tmp)
+        os.environ["PACTLINE_SECRET_SCALE_PSEUDONYM_KEY"] = "42" * 32
+        os.environ.pop("PACTLINE_DATA_ROOT", None)
+        os.environ.pop("PACTLINE_LEDGER_URL", None)
+        for rows in args.rows:
+            part_rows = -(-rows // args.partitions) if args.partitions else args.partition_rows
+            data = tmp_path / f"data-{rows}"
+            t = time.perf_counter()
+            n = write_parts(data / "parts", rows, part_rows, args.seed)
+            print(f"generated {rows:,} rows as {n} Parquet partitions of {part_rows:,} rows "
+                  f"in {time.perf_counter() - t:.1f}s", flush=True)
+            agreement = data / "agreement.yaml"
+            agreement.write_text(AGREEMENT.replace("PARTS", str(data / "parts")))
+            for workers in args.workers:
+                os.environ["PACTLINE_HOME"] = str(tmp_path / f"home-{rows}-{workers}")
+                global _CTX
+                _CTX = None
+                r = run(agreement, workers)
+                results[(rows, workers)] = r
+                stages = " ".join(f"{k}={v:.1f}" for k, v in r["stages"].items())
+                print(f"rows={rows:>11,} workers={workers} partitions={r['partitions']:>3} {r['seconds']:7.1f}s "
+                      f"{rows / r['seconds']:>9,.0f} rows/s  peak worker RSS {r['worker_peak_mb']:6.0f} MB "
+                      f"(driver {r['driver_peak_mb']:.0f} MB)  released {r['rows_out']:,}  [{stages}]", flush=True)
+    print()
+    sizes = sorted({r for r, _ in results})
+    one, two = min(args.workers), max(args.workers)
+    for rows in sizes:
+        if (rows, one) in results and (rows, two) in results and one != two:
+            ratio = results[(rows, one)]["seconds"] / results[(rows, two)]["seconds"]
+            print(f"throughput {two} workers / {one} worker (baseline) at {rows:,} rows: {ratio:.2f}x "
+                  f"(goal >= 1.7x): {'met' if ratio >= 1.7 else 'NOT met'}")
+    if len(sizes) > 1:
+        for workers in args.workers:
+            lo, hi = results.get((sizes[0], workers)), results.get((sizes[-1], workers))
+            if lo and hi:
+                ratio = hi["worker_peak_mb"] / lo["worker_peak_mb"]
+                print(f"peak worker RSS {sizes[-1]:,} / {sizes[0]:,} rows with {workers} worker(s): {ratio:.2f}x "
+                      f"(goal <= 1.2x): {'met' if ratio <= 1.2 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
