@@ -239,3 +239,8 @@ def test_csrf_tokens():
     assert "mismatch" in csrf.check(secret, "steward", token, csrf.issue(secret, "steward", now=1000), now=1100)
     assert re.fullmatch(r"\d+\.[\w-]+\.[\w-]+", token)
     assert json.dumps(token)  # plain ASCII, fits in a cookie
+
+
+def test_hitl_body_shown_as_plain_text():
+    body = "Review first.\n\n[Open the Pactline review of this run](/pactline/runs/a/b%3A1)"
+    assert approvals.plain_body(body) == "Review first.\n\nOpen the Pactline review of this run"

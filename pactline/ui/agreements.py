@@ -137,8 +137,8 @@ def render_matrix(loaded: LoadedAgreement) -> Html:
                     f'<td class="params">{e(params) or "-"}</td></tr>')
     legend = ('<p class="meta">&#10003; the one transformation the agreement allows for the column; '
               "&#10007; forbidden by a restriction; &middot; denied by default.</p>")
-    return Html(f'<table class="matrix"><thead><tr><th>column</th><th>category</th>{head}<th>parameters</th></tr>'
-                f'</thead><tbody>{"".join(rows)}</tbody></table>{legend}')
+    return Html(f'<div class="scroll"><table class="matrix"><thead><tr><th>column</th><th>category</th>{head}'
+                f'<th>parameters</th></tr></thead><tbody>{"".join(rows)}</tbody></table></div>{legend}')
 
 
 def render_facts(loaded: LoadedAgreement, today: dt.date) -> Html:

@@ -8,6 +8,7 @@ if the DAG was rebuilt from another version of the agreement since, the plugin r
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +43,14 @@ class Approval:
     def comment(self) -> str | None:
         value = (self.params_input or {}).get("comment")
         return str(value) if value else None
+
+
+_MD_LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]*)\)")
+
+
+def plain_body(body: str | None) -> str:
+    """The HITL body as plain text: Markdown links keep their text (this page is where they lead)."""
+    return _MD_LINK.sub(lambda m: m.group(1), body or "").strip()
 
 
 def clean_comment(text: str | None) -> str:
@@ -83,7 +92,7 @@ def render_pending(items: Iterable[Approval], *, can_decide: bool, action: str, 
                         "permission on the agreement's DAG.</p>")
         cards.append(
             f'<div class="card pending" id="approval-{e(x.task_id)}"><h3>{e(x.subject)} '
-            f'<span class="badge warn">WAITING</span></h3><p>{e(x.body or "")}</p>'
+            f'<span class="badge warn">WAITING</span></h3><p>{e(plain_body(x.body))}</p>'
             f'<dl class="facts"><dt>step</dt><dd>{code(x.task_id)} (task state {e(x.state)})</dd>'
             f"<dt>waiting since</dt><dd>{when(x.created_at)}</dd>"
             f"<dt>fingerprint</dt><dd>{short(fingerprint, 64)}</dd></dl>{form}</div>")

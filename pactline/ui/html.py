@@ -277,7 +277,7 @@ button.reject{background:#b3261e;color:#fff;border-color:#b3261e}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.15rem 1rem;margin:.4rem 0}dl.facts dt{color:#55606f}
 dl.facts dd{margin:0}svg.chart{max-width:100%;height:auto}figure{margin:.6rem 0}
 figcaption{font-size:.85rem;color:#55606f}nav.sub a{margin-right:.8rem}
-p.countdown{font-size:1.15rem}p.countdown .due{font-weight:700}
+p.countdown{font-size:1.15rem}div.scroll{overflow-x:auto}p.countdown .due{font-weight:700}
 """
 
 NAV = (("agreements", "Agreements"), ("reviews", "Reviews"), ("ledger", "Ledger"), ("incidents", "Incidents"))

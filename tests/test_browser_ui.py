@@ -1,0 +1,361 @@
+"""The steward pages in a real browser against a real Airflow: headless Debian chromium driven by Playwright.
+
+Starts `airflow api-server`, `airflow scheduler` and `airflow dag-processor` (LocalExecutor, SQLite)
+on a free loopback port in a temporary AIRFLOW_HOME with this project's dags/ and plugins/, two
+SimpleAuthManager users (admin, and viewer without edit permission) and a copy of the example
+agreements with generated data (a broken agreement joins at the end). Triggers the readmission DAG, logs in
+through Airflow's login form, opens every Pactline page, approves the waiting production release
+in the Pactline tab of the DAG run, and watches the publish task succeed. Screenshots go to
+test-artifacts/browser/. Every process started here is stopped by its id at the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from tests.conftest import AGREEMENTS, REPO, load_generator
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(570)]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = REPO / "test-artifacts" / "browser"
+AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+DAG = "readmission-risk"
+APPROVE = "admissions.approve_admissions-release"
+PUBLISH = "admissions.publish_admissions-release"
+PASSWORDS = {"admin": secrets.token_urlsafe(12), "viewer": secrets.token_urlsafe(12)}
+BROKEN = """apiVersion: pactline/v1
+kind: DataSharingAgreement
+metadata:
+  id: broken-draft
+  version: "0.1"
+  title: A draft with mistakes
+  effective: 2026-01-01
+  expires: 2025-06-30
+parties: []
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout: float, interval: float = 1.0,
+              on_timeout: Callable[[], str] = lambda: "") -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+        except Exception as err:  # not up yet
+            last = err
+        else:
+            if last:
+                return last
+        time.sleep(interval)
+    raise TimeoutError(f"{what}: not after {timeout:.0f}s (last: {last!r}){on_timeout()}")
+
+
+@dataclass
+class LiveAirflow:
+    base: str
+    root: Path
+    env: dict[str, str]
+    procs: list[subprocess.Popen] = field(default_factory=list)
+    _token: str | None = None
+
+    @property
+    def agreements(self) -> Path:
+        return self.root / "ws" / "agreements"
+
+    def logs(self, lines: int = 25) -> str:
+        out = []
+        for log in sorted(self.root.glob("*.log")):
+            tail = log.read_text(errors="replace").splitlines()[-lines:]
+            out.append(f"\n--- {log.name} ---\n" + "\n".join(tail))
+        return "".join(out)
+
+    def token(self) -> str:
+        if self._token is None:
+            body = self.request("POST", "/auth/token", {"username": "admin", "password": PASSWORDS["admin"]},
+                                auth=False)
+            self._token = body["access_token"]
+        return self._token
+
+    def request(self, method: str, path: str, body: Any = None, *, auth: bool = True) -> Any:
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if auth:
+            headers["Authorization"] = f"Bearer {self.token()}"
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.base + path, data=data, headers=headers, method=method)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                return json.loads(resp.read() or b"null")
+        except urllib.error.HTTPError as err:
+            raise AssertionError(f"{method} {path}: {err.code} {err.read()[:500]!r}") from None
+
+    def task_states(self, run_id: str) -> dict[str, str]:
+        tis = self.request("GET", f"/api/v2/dags/{DAG}/dagRuns/{quote(run_id, safe='')}/taskInstances?limit=100")
+        return {t["task_id"]: t["state"] for t in tis["task_instances"]}
+
+    def stop(self) -> None:
+        """Stop every process started here (and what they started), by id: SIGTERM, then SIGKILL."""
+        import psutil
+
+        family: list[psutil.Process] = []
+        for p in self.procs:
+            try:
+                parent = psutil.Process(p.pid)
+                family += [parent, *parent.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                pass
+        for p in self.procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        _, alive = psutil.wait_procs(family, timeout=20)
+        for proc in alive:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                proc.kill()
+        psutil.wait_procs(alive, timeout=10)
+        for p in self.procs:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                p.wait(timeout=5)
+
+
+def airflow_env(root: Path, port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "PACTLINE"))}
+    env.update({
+        "AIRFLOW_HOME": str(root / "airflow"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": "3",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,viewer:viewer",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(root / "passwords.json"),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{root / 'airflow' / 'airflow.db'}",
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
+        "AIRFLOW__API__WORKERS": "1",
+        "AIRFLOW__API__SECRET_KEY": secrets.token_hex(32),
+        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(root / "airflow" / "logs"),
+        "PACTLINE_HOME": str(root / "pactline"),
+        "PACTLINE_AGREEMENTS": str(root / "ws" / "agreements"),
+    })
+    return env
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory) -> Iterator[LiveAirflow]:
+    root = tmp_path_factory.mktemp("live")
+    shutil.copytree(AGREEMENTS, root / "ws" / "agreements")
+    load_generator().generate(root / "ws" / "data", rows=300, seed=11)
+    (root / "passwords.json").write_text(json.dumps(PASSWORDS))
+    (root / "airflow").mkdir()
+    port = free_port()
+    af = LiveAirflow(f"http://127.0.0.1:{port}", root, airflow_env(root, port))
+    with (root / "migrate.log").open("w") as log:
+        subprocess.run([AIRFLOW, "db", "migrate"], env=af.env, stdout=log, stderr=subprocess.STDOUT, check=True,
+                       timeout=180)
+    try:
+        for component in ("api-server", "scheduler", "dag-processor"):
+            log = (root / f"{component}.log").open("w")
+            af.procs.append(subprocess.Popen([AIRFLOW, component], env=af.env, stdout=log, stderr=subprocess.STDOUT,
+                                             stdin=subprocess.DEVNULL, start_new_session=True))
+        wait_for("api-server healthy", lambda: af.request("GET", "/api/v2/monitor/health", auth=False), 120,
+                 on_timeout=af.logs)
+        wait_for(f"DAG {DAG} parsed", lambda: af.request("GET", f"/api/v2/dags/{DAG}"), 150, 2, on_timeout=af.logs)
+        yield af
+    finally:
+        af.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: `make test` installs it (apt-get install chromium)"
+    with sync_playwright() as pw:
+        yield pw
+
+
+@contextlib.contextmanager
+def chromium(pw: Any) -> Iterator[Any]:
+    """Debian's Chromium, headless, with a fresh profile (user-data-dir) that is removed afterwards."""
+    profile = tempfile.mkdtemp(prefix="pactline-chromium-")
+    ctx = pw.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+                                                viewport={"width": 1400, "height": 1000})
+    try:
+        ctx.set_default_timeout(30_000)
+        yield ctx
+    finally:
+        ctx.close()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def login(page: Any, base: str, user: str, shot: str | None = None) -> None:
+    page.goto(base + "/")
+    page.get_by_label("Username").fill(user)
+    page.get_by_label("Password").fill(PASSWORDS[user])
+    if shot:
+        page.screenshot(path=str(ARTIFACTS / shot))
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(base + "/", timeout=30_000)
+
+
+def shot(page: Any, name: str, full: bool = True) -> None:
+    page.screenshot(path=str(ARTIFACTS / name), full_page=full)
+
+
+def test_steward_approves_a_release_in_the_browser(live, browser):
+    if ARTIFACTS.exists():
+        shutil.rmtree(ARTIFACTS)
+    ARTIFACTS.mkdir(parents=True)
+    af = live
+    af.request("PATCH", f"/api/v2/dags/{DAG}", {"is_paused": False})
+    run = af.request("POST", f"/api/v2/dags/{DAG}/dagRuns", {"logical_date": None, "conf": {"as_of": "2027-01-01"}})
+    run_id = run["dag_run_id"]
+    run_page = f"/pactline/runs/{DAG}/{quote(run_id, safe='')}"
+
+    with chromium(browser) as ctx:
+        page = ctx.new_page()
+        # anonymous: the plugin's routes are protected like Airflow's own
+        assert page.goto(af.base + "/pactline/agreements").status == 401
+        login(page, af.base, "admin", shot="01-login.png")
+
+        # Agreements, as a view in Airflow's navigation (the page in Airflow's iframe)
+        page.goto(af.base + "/plugin/pactline-agreements")
+        frame = page.frame_locator("iframe")
+        frame.get_by_role("heading", name="Valid agreements (2)").wait_for()
+        assert frame.locator("table.matrix").count() == 2 and frame.get_by_text("expires in").count() >= 2
+        shot(page, "02-agreements-in-airflow.png", full=False)
+
+        # the pipeline runs until the production release waits for the steward
+        def waiting() -> dict[str, str] | None:
+            states = af.task_states(run_id)
+            return states if states.get(APPROVE) == "awaiting_input" or "failed" in states.values() else None
+
+        states = wait_for("the approval step to wait for input", waiting, 300, 3, on_timeout=af.logs)
+        assert states[APPROVE] == "awaiting_input" and states[PUBLISH] != "success", states
+
+        # Reviews lists it as waiting; the run's review shows scan, checks, charts, synthetic, Data Docs
+        page.goto(af.base + "/pactline/reviews")
+        page.get_by_role("heading", name="Waiting for approval").wait_for()
+        assert page.get_by_text("Release admissions-release of admissions to atlantic-health?").count() == 1
+        shot(page, "03-reviews.png")
+        page.get_by_role("link", name="Release admissions-release of admissions to atlantic-health?").click()
+        page.get_by_role("heading", name="Dataset admissions").wait_for()
+        assert page.locator("svg.chart").count() >= 3
+        assert page.get_by_text("Positive rate of readmitted_30d by sex").count() >= 1
+        shot(page, "04-review-of-the-run.png")
+        docs = page.get_by_role("link", name="GX Data Docs").first.get_attribute("href")
+        assert page.request.get(af.base + docs).status == 200
+
+        # a viewer may read the review but not decide
+        with chromium(browser) as viewer_ctx:
+            viewer = viewer_ctx.new_page()
+            login(viewer, af.base, "viewer")
+            viewer.goto(af.base + run_page)
+            viewer.get_by_text("You may read this run but not decide").wait_for()
+            assert viewer.locator("button.approve").count() == 0
+            shot(viewer, "05-viewer-cannot-decide.png", full=False)
+
+        # the steward approves in the Pactline tab of the DAG run, inside Airflow's UI
+        page.goto(f"{af.base}/dags/{DAG}/runs/{quote(run_id, safe='')}/plugin/pactline-run")
+        frame = page.frame_locator("iframe")
+        frame.get_by_role("heading", name="Release approval").wait_for()
+        frame.locator("textarea[name=comment]").fill("Scan, quality, privacy and bias reports reviewed; release.")
+        shot(page, "06-approval-form.png", full=False)
+        frame.locator("button.approve").click()
+        frame.get_by_text("Approved. The release continues").wait_for()
+        shot(page, "07-approved.png", full=False)
+
+        # the DAG continues: the approval step resumes and the release is published
+        wait_for("the release to be published",
+                 lambda: af.task_states(run_id).get(PUBLISH) in ("success", "failed", "skipped"), 180, 2,
+                 on_timeout=af.logs)
+        assert af.task_states(run_id)[PUBLISH] == "success"
+        wait_for("the DAG run to finish", lambda: af.request(
+            "GET", f"/api/v2/dags/{DAG}/dagRuns/{quote(run_id, safe='')}")["state"] in ("success", "failed"), 120, 2)
+        assert af.request("GET", f"/api/v2/dags/{DAG}/dagRuns/{quote(run_id, safe='')}")["state"] == "success"
+        page.goto(f"{af.base}/dags/{DAG}/runs/{quote(run_id, safe='')}")
+        page.get_by_text("Success", exact=False).first.wait_for()
+        shot(page, "08-dag-run-succeeded.png", full=False)
+
+        # retention purges the landing copies: deletion receipts with inclusion proofs in the ledger
+        purge = subprocess.run([str(Path(sys.executable).with_name("pactline")), "purge", "--as-of",
+                                str(dt.date.today() + dt.timedelta(days=15)), "--agreements", str(af.agreements)],
+                               env=af.env, capture_output=True, text=True, timeout=120)
+        assert purge.returncode == 0, purge.stdout + purge.stderr
+
+        page.goto(af.base + "/pactline/ledger")
+        page.get_by_text("VERIFIED", exact=True).first.wait_for()
+        assert page.get_by_text("approval.submitted").count() >= 1 and page.get_by_text("approval.decided").count() >= 1
+        assert page.locator("span.badge.pass", has_text="VERIFIES").count() >= 2  # the two landing versions
+        shot(page, "09-ledger.png")
+
+        page.goto(af.base + "/pactline/incidents")
+        page.get_by_text("policy.undeclared_pii").first.wait_for()
+        assert page.get_by_text("to notify").count() >= 1
+        shot(page, "10-incidents.png")
+
+        page.goto(af.base + run_page)
+        page.get_by_role("heading", name="Decisions and releases in the ledger").wait_for()
+        shot(page, "11-review-after-release.png")
+
+        # an agreement file with mistakes: listed with every problem located by YAML path and line.
+        # (Written last: Airflow 3.3's DAG processor marks every DAG of a file with an import error
+        # stale, so while it is there the valid agreements' DAGs cannot be triggered.)
+        (af.agreements / "broken-draft.yaml").write_text(BROKEN)
+        page.goto(af.base + "/pactline/agreements")
+        page.get_by_role("heading", name="Invalid agreements (1)").wait_for()
+        assert page.get_by_text("must be after effective").count() >= 1
+        assert page.get_by_text("missing required field 'datasets'").count() >= 1
+        shot(page, "12-agreements-with-an-invalid-one.png")
+
+    # what the ledger holds: the steward's submission, the step's decision, then the release
+    from pactline.ledger import Ledger
+
+    with Ledger.open(f"sqlite:///{af.root / 'pactline' / 'ledger.sqlite'}", create=False) as ledger:
+        entries = [x for x in ledger.entries() if (x.payload or {}).get("run_id") == run_id]
+    submitted = [x for x in entries if x.event == "approval.submitted"]
+    decided = [x for x in entries if x.event == "approval.decided"]
+    published = [x for x in entries if x.event == "release.published" and x.payload["output"] == "admissions-release"]
+    assert len(submitted) == len(decided) == len(published) == 1
+    assert submitted[0].payload["user"] == "admin" and submitted[0].payload["decision"] == "Approve"
+    assert decided[0].payload["user"] == "admin" and decided[0].payload["decision"] == "Approve"
+    assert decided[0].payload["comment"] == "Scan, quality, privacy and bias reports reviewed; release."
+    assert submitted[0].fingerprint == decided[0].fingerprint == published[0].fingerprint
+    assert submitted[0].index < decided[0].index < published[0].index
+    assert sorted(p.name for p in ARTIFACTS.glob("*.png")) == [
+        "01-login.png", "02-agreements-in-airflow.png", "03-reviews.png", "04-review-of-the-run.png",
+        "05-viewer-cannot-decide.png", "06-approval-form.png", "07-approved.png", "08-dag-run-succeeded.png",
+        "09-ledger.png", "10-incidents.png", "11-review-after-release.png", "12-agreements-with-an-invalid-one.png"]
