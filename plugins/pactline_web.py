@@ -276,7 +276,10 @@ def build_app() -> FastAPI:
             token = cookie_token if csrf.valid_for(csrf_secret(), uid, cookie_token) else csrf.issue(csrf_secret(), uid)
         real_run = review.run_id if review else run_id
         pending_task = next((s.task_id for s in steps if s.pending), None)
-        fingerprint = run_fingerprint(dag_id, real_run, pending_task) if pending_task else loaded.fingerprint
+        if pending_task:  # what the waiting step obeys, and what the form asks the steward to approve
+            fingerprint = run_fingerprint(dag_id, real_run, pending_task)
+        else:  # what the run obeyed, from its reports
+            fingerprint = (review.fingerprint if review else None) or loaded.fingerprint
         panel = ui_approvals.render_panel(steps, can_decide=can, action=f"{base}/approvals/{url(dag_id)}",
                                           csrf_token=token, fingerprint=fingerprint)
         history = ui_approvals.render_ledger_rows(ledger(), dag_id, real_run, base=base)
@@ -417,16 +420,23 @@ def submit_hitl(dag_id: str, run_id: str, task_id: str, map_index: int, decision
 
     It records who responded, when and what, and resumes the task parked in awaiting_input: the
     scheduler then runs the ApprovalOperator's execute_complete, which writes approval.decided to the
-    ledger and skips the publish step on rejection.
+    ledger and skips the publish step on rejection. Airflow's audit log gets the decision too (in the
+    same transaction), so it shows in the run's Audit Log tab.
     """
+    import json
+
     from airflow.api_fastapi.core_api.datamodels.hitl import UpdateHITLDetailPayload
     from airflow.api_fastapi.core_api.routes.public.hitl import update_hitl_detail
+    from airflow.models.log import Log
     from airflow.utils.session import create_session
 
     payload = UpdateHITLDetailPayload(chosen_options=[decision], params_input={"comment": comment})
     with create_session(scoped=False) as session:
         update_hitl_detail(dag_id=dag_id, dag_run_id=run_id, task_id=task_id, update_hitl_detail_payload=payload,
                            user=user, session=session, map_index=map_index)
+        session.add(Log(event="pactline.approval", owner=user_name(user), owner_display_name=user_name(user),
+                        dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=map_index,
+                        extra=json.dumps({"decision": decision, "comment": comment, "via": "pactline-ui"})))
 
 
 __all__ = ["build_app"]

@@ -23,7 +23,8 @@ import pytest
 
 from tests.conftest import AGREEMENTS, load_generator
 
-pytestmark = pytest.mark.slow
+# The JWT secret Airflow generates for a test process is short; it is not what is under test here.
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")]
 
 AGREEMENT = "readmission-risk"
 APPROVE = "admissions.approve_admissions-release"
@@ -245,6 +246,19 @@ def task_state(run_id: str, task_id: str) -> str:
     return str(getattr(state, "value", state))
 
 
+def audit_log(run_id: str) -> list[tuple[str, str, str]]:
+    import json
+
+    from airflow.models.log import Log
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session(scoped=False) as session:
+        rows = session.execute(select(Log.owner, Log.task_id, Log.extra).where(
+            Log.event == "pactline.approval", Log.run_id == run_id)).all()
+    return [(owner, task, json.loads(extra)["decision"]) for owner, task, extra in rows]
+
+
 # -- the approval, end to end -----------------------------------------------------------------------
 
 def test_steward_approves_in_the_page_and_the_release_continues(world):
@@ -276,6 +290,7 @@ def test_steward_approves_in_the_page_and_the_release_continues(world):
 
     assert task_state(run.run_id, APPROVE) == "success"
     assert task_state(run.run_id, PUBLISH) == "success"
+    assert audit_log(run.run_id) == [("admin", APPROVE, "Approve")]  # Airflow's own audit log, once
     entries = ledger_entries(run.run_id)
     events = [x.event for x in entries]
     for event in ("approval.requested", "approval.submitted", "approval.decided"):

@@ -75,6 +75,15 @@ class RunReview:
         verdicts = [d.passed for d in self.datasets if d.passed is not None]
         return all(verdicts) if verdicts else None
 
+    @property
+    def fingerprint(self) -> str | None:
+        """The agreement fingerprint the run's reports were written under."""
+        for d in self.datasets:
+            found = ((d.checks or {}).get("agreement") or {}).get("fingerprint") or (d.pii or {}).get("fingerprint")
+            if found:
+                return str(found)
+        return None
+
 
 def _read_json(root: Any, rel: str, problems: list[str]) -> dict[str, Any] | None:
     try:
