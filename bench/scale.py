@@ -8,10 +8,13 @@ partitioned pipeline on it with W worker processes: every per-partition task (in
 scan_pii, check_quality, protect, release) runs in a worker, the reduce steps (prepare, k_classes,
 combine) in the driver, stage by stage as Airflow schedules mapped tasks. These are the very
 functions the mapped Airflow operators call; Airflow's own scheduling overhead is left out (the
-Celery integration test covers that path).
+Celery integration test covers that path). A worker is one core, as a Celery worker slot: Arrow
+runs single-threaded in it (--no-pin lets each worker use every core, in which case one worker
+already keeps both cores of this machine busy in Arrow's kernels).
 
-Peak RSS per worker is VmHWM from /proc/self/status, read by the worker after each task; the
-figure is the largest over workers and tasks. Baseline, named: the same run with ONE worker.
+Each task runs in a fresh process forked from a warm fork server (Pactline, GX and the spaCy model
+loaded), as an Airflow Celery worker forks one process per task. Peak worker RSS is the largest
+VmHWM (/proc/self/status) of those task processes. Baseline, named: the same run with ONE worker.
 Goals: peak worker RSS at the largest size within 1.2x of the smallest; with two workers,
 throughput at least 1.7x that of one.
 
@@ -134,19 +137,15 @@ def peak_rss_mb(_: object = None) -> float:
 _CTX = None
 
 
-def warm_up(_: object = None) -> float:
-    """What a long-running Celery worker has loaded already: the PII engine and Great Expectations."""
-    import great_expectations  # noqa: F401
-
-    from pactline.pii.engine import get_engine
-
-    get_engine()
-    time.sleep(0.5)  # so each worker of the pool gets one
-    return peak_rss_mb()
+def single_threaded(_: object = None) -> None:
+    """A worker slot is one core, as a Celery worker with concurrency 1 per core: Arrow single-threaded
+    (otherwise one worker already spreads its batch kernels over both cores and the comparison measures nothing)."""
+    pa.set_cpu_count(1)
+    pa.set_io_thread_count(1)
 
 
 def context(agreement: str):
-    """One RunContext per process (a worker keeps its imports and engines, as a Celery worker does)."""
+    """One RunContext per process, built from the environment (PACTLINE_HOME, the secrets)."""
     global _CTX
     if _CTX is None:
         from pactline.agreement import load_agreement
@@ -161,9 +160,12 @@ def context(agreement: str):
     return _CTX
 
 
-def task(agreement: str, kind: str, *args):
+def task(agreement: str, home: str, pin: bool, kind: str, *args):
     from pactline.pipeline import partitioned as p
 
+    os.environ["PACTLINE_HOME"] = home  # forked from the fork server, whose environment is the first run's
+    if pin:
+        single_threaded()
     ctx = context(agreement)
     fn = {"ingest": p.ingest_partition, "map": p.map_partition, "scan": p.scan_partition,
           "quality": p.quality_partition, "protect": p.protect_partition, "release": p.release_partition}[kind]
@@ -174,7 +176,7 @@ def task(agreement: str, kind: str, *args):
     return result, os.getpid(), peak_rss_mb()
 
 
-def run(agreement: Path, workers: int) -> dict:
+def run(agreement: Path, workers: int, pin: bool = True) -> dict:
     """The partitioned pipeline with `workers` processes; returns seconds per stage and peak RSS."""
     from pactline.pipeline import partitioned as p
 
@@ -185,16 +187,21 @@ def run(agreement: Path, workers: int) -> dict:
     stages: dict[str, float] = {}
     peaks: dict[int, float] = {}
 
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        list(pool.map(warm_up, range(workers * 2)))  # workers started, spaCy and GX loaded before the clock
+    # Each task in a fresh process forked from a warm fork server (spaCy, GX, Pactline loaded), as an
+    # Airflow Celery worker forks a process per task: a task's memory is gone when it ends.
+    mp = get_context("forkserver")
+    mp.set_forkserver_preload(["_scale_warm"])
+    home = os.environ["PACTLINE_HOME"]
+    with ProcessPoolExecutor(workers, mp_context=mp, max_tasks_per_child=1) as pool:
+        list(pool.map(peak_rss_mb, range(workers)))  # the fork server is up and warm before the clock
         t0 = time.perf_counter()
 
         def mapped(kind: str, *columns):
             start = time.perf_counter()
             out = []
             n = len(columns[0])
-            for result, pid, peak in pool.map(task, [str(agreement)] * n, [kind] * n, *columns):
-                peaks[pid] = max(peaks.get(pid, 0.0), peak)
+            for result, pid, peak in pool.map(task, [str(agreement)] * n, [home] * n, [pin] * n, [kind] * n, *columns):
+                peaks[pid] = max(peaks.get(pid, 0.0), peak)  # one process per task: per-task peaks
                 out.append(result)
             stages[kind] = time.perf_counter() - start
             return out
@@ -231,6 +238,8 @@ def main() -> None:
     ap.add_argument("--partition-rows", type=int, default=250_000)
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-pin", action="store_true",
+                    help="let each worker use every core (Arrow threads); by default a worker is one pinned core")
     args = ap.parse_args()
     results = {}
     with tempfile.TemporaryDirectory(prefix="pactline-scale-") as tmp:
@@ -251,7 +260,7 @@ def main() -> None:
                 os.environ["PACTLINE_HOME"] = str(tmp_path / f"home-{rows}-{workers}")
                 global _CTX
                 _CTX = None
-                r = run(agreement, workers)
+                r = run(agreement, workers, pin=not args.no_pin)
                 results[(rows, workers)] = r
                 stages = " ".join(f"{k}={v:.1f}" for k, v in r["stages"].items())
                 print(f"rows={rows:>11,} workers={workers} partitions={r['partitions']:>3} {r['seconds']:7.1f}s "
