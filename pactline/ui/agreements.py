@@ -218,9 +218,12 @@ def render_agreements(agreements: AgreementSet, today: dt.date, *, base: str, sh
         )
     if not cards:
         cards.append("<p>No valid agreement you may read.</p>")
-    out = section(f"Valid agreements ({len(agreements.valid)})", Html("".join(cards)), id_="valid")
-    if show_invalid:
-        invalid = list(agreements.invalid)
-        body = render_invalid(invalid) if invalid else Html("<p>Every agreement file validates.</p>")
-        out = Html(out + section(f"Invalid agreements ({len(invalid)})", body, id_="invalid"))
-    return out
+    valid = section(f"Valid agreements ({len(agreements.valid)})", Html("".join(cards)), id_="valid")
+    if not show_invalid:
+        return valid
+    invalid = list(agreements.invalid)
+    if not invalid:
+        return Html(valid + section("Invalid agreements (0)", Html("<p>Every agreement file validates.</p>"),
+                                    id_="invalid"))
+    # files that do not validate come first: until they are fixed, Airflow builds no DAG from them
+    return Html(section(f"Invalid agreements ({len(invalid)})", render_invalid(invalid), id_="invalid") + valid)

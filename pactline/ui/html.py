@@ -250,13 +250,13 @@ header.top{background:#1d2430;color:#fff;padding:.5rem 1rem;display:flex;gap:1.2
 header.top a{color:#dfe6f0;text-decoration:none;padding:.2rem .4rem;border-radius:.3rem}
 header.top a.active{background:#2f6db5;color:#fff}header.top .brand{font-weight:700;color:#fff}
 header.top .user{margin-left:auto;color:#b8c2d0;font-size:.9rem}
-main{padding:1rem 1.5rem;max-width:80rem}
+main{padding:1rem 1.5rem;max-width:96rem}
 h1{font-size:1.45rem;margin:.4rem 0 .6rem}h2{font-size:1.2rem;margin-top:1.8rem;border-bottom:1px solid #d5dbe5}
 h3{font-size:1.05rem;margin-top:1.3rem}h4{margin:.8rem 0 .3rem}
 table{border-collapse:collapse;width:100%;margin:.5rem 0 1rem;font-size:.88rem}
 th,td{border:1px solid #d5dbe5;padding:.28rem .45rem;text-align:left;vertical-align:top}
-th{background:#f1f4f8}table.matrix td,table.matrix th{text-align:center}table.matrix td:first-child{text-align:left}
-table.matrix td.params{min-width:15rem;text-align:left;font-size:.78rem;color:#55606f;word-break:break-word}
+th{background:#f1f4f8}td time{white-space:nowrap}table.matrix td,table.matrix th{text-align:center}table.matrix td:first-child{text-align:left}
+table.matrix td.params{min-width:12rem;text-align:left;font-size:.78rem;color:#55606f;word-break:break-word}
 td.allowed{background:#e6f4ea;font-weight:700;color:#17692f}td.forbidden{background:#fde8e8;color:#b3261e}
 td.denied{color:#a0a8b5}
 .badge{display:inline-block;padding:.08rem .5rem;border-radius:.7rem;color:#fff;font-weight:600;font-size:.8rem}

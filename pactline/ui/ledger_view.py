@@ -230,6 +230,6 @@ def render_ledger(st: Status, entries: list[Entry], receipt_rows: list[ReceiptRo
             f'<button type="submit">filter</button></form>')
     return Html(
         f"<section><h2>Verification</h2>{render_status(st)}</section>"
-        f"<section><h2>Recent entries</h2>{form}{render_counts(counts)}{render_entries(entries, base=base)}</section>"
-        f'<section id="receipts"><h2>Deletion receipts ({len(receipt_rows)})</h2>{render_receipts(receipt_rows)}</section>')
+        f'<section id="receipts"><h2>Deletion receipts ({len(receipt_rows)})</h2>{render_receipts(receipt_rows)}</section>'
+        f"<section><h2>Recent entries</h2>{form}{render_counts(counts)}{render_entries(entries, base=base)}</section>")
 
