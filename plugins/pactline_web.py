@@ -282,6 +282,8 @@ def build_app() -> FastAPI:
             fingerprint = (review.fingerprint if review else None) or loaded.fingerprint
         panel = ui_approvals.render_panel(steps, can_decide=can, action=f"{base}/approvals/{url(dag_id)}",
                                           csrf_token=token, fingerprint=fingerprint)
+        if decided in DECIDED_NOTICES:  # shown where the #approval anchor lands
+            panel = Html(notice(DECIDED_NOTICES[decided], "ok") + panel)
         history = ui_approvals.render_ledger_rows(ledger(), dag_id, real_run, base=base)
         if review is None:
             review = ui_reviews.RunReview(dag_id, run_id, run_id)
@@ -289,8 +291,6 @@ def build_app() -> FastAPI:
                                      on_undeclared=loaded.agreement.privacy.on_undeclared_pii,
                                      report_url=lambda ag, ds, run, path: f"{base}/reports/{url(ag, ds, run)}/"
                                                                           + "/".join(url(p) for p in path.split("/")))
-        if decided in DECIDED_NOTICES:
-            body = Html(notice(DECIDED_NOTICES[decided], "ok") + body)
         resp = html(page(f"Review of {dag_id}", body, base=base, active="reviews", user=user_name(user)))
         if token and token != cookie_token:
             resp.set_cookie(csrf.COOKIE, token, max_age=csrf.MAX_AGE, path=base or "/", httponly=True,

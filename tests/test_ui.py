@@ -93,6 +93,8 @@ def write_reports(root: DataRoot, agreement_id: str, run_id: str, *, bias_passed
                                "results": [{"expectation": "expect_x", "columns": ["case_id"], "observed": 0,
                                             "threshold": {"mostly": 1.0}, "success": True, "clause": "quality_rules[0]",
                                             "description": "case_id is never null"}]},
+                   "bias_admissions-synthetic": {"kind": "bias_admissions-synthetic", "passed": True, "suite": "s.b",
+                                                 "extras": {"groups": [groups]}, "results": []},
                    "bias": {"kind": "bias", "passed": bias_passed, "suite": "s.b", "docs_link": None,
                             "extras": {"groups": [groups]},
                             "results": [{"expectation": "expect_disparate_impact_to_be_at_least", "columns": ["sex"],
@@ -129,6 +131,7 @@ def test_reviews_of_a_run(tmp_path):
     html = reviews.render_run(review, fingerprint="f" * 64, report_url=report_url, on_undeclared="redact")
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "Positive rate of readmitted_30d by sex" in html and "before protection (raw)" in html
+    assert "after protection (released)" in html and "synthetic (admissions-synthetic)" in html
     assert "/r/readmission-risk/admissions/manual__2026-11-27T10_00_00_00_00/checks/summary.html" in html
     assert "checks/data_docs/q/index.html" in html and "GX Data Docs" in html
     assert "says <strong>redact</strong>" in html and "1 VIOLATION(S)" in html

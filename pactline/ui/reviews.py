@@ -202,8 +202,8 @@ def _outcomes(results: Iterable[Mapping[str, Any]], *, collapse_passed: bool = F
     return out
 
 
-def bias_charts(check: Mapping[str, Any]) -> Html:
-    """Positive rate per group before (raw) and after (released) protection, per protected attribute."""
+def bias_charts(check: Mapping[str, Any], after: str = "after protection (released)") -> Html:
+    """Positive rate per group before (raw) and after (released, or synthetic) protection, per protected attribute."""
     out = []
     for entry in (check.get("extras") or {}).get("groups", []) or []:
         raw, rel = entry.get("raw") or {}, entry.get("released") or {}
@@ -217,7 +217,7 @@ def bias_charts(check: Mapping[str, Any]) -> Html:
         attr, label = entry.get("attribute"), entry.get("label")
         chart = bar_chart(f"Positive rate of {label} by {attr}", names,
                           [("before protection (raw)", RAW_COLOUR, pick(raw, "positive_rate")),
-                           ("after protection (released)", RELEASED_COLOUR, pick(rel, "positive_rate"))])
+                           (after, RELEASED_COLOUR, pick(rel, "positive_rate"))])
         caption = (f"Positive rate of {label} (positive: {entry.get('positive')}) per {attr} group. Disparate impact "
                    f"{fmt(raw.get('disparate_impact'))} raw, {fmt(rel.get('disparate_impact'))} released; parity "
                    f"difference {fmt(raw.get('parity_difference'))} raw, {fmt(rel.get('parity_difference'))} released.")
@@ -257,8 +257,11 @@ def _checks_section(rep: DatasetReport, agreement_id: str, report_url: ReportUrl
         parts.append(details("thresholds as agreed", table(["check", "clause"], rows)))
     for name, c in (rep.checks.get("checks") or {}).items():
         parts.append(f"<h4>{e(name)} {badge(bool(c.get('passed')))}</h4>")
-        if c.get("kind") == "bias":
+        kind = str(c.get("kind") or name)
+        if kind == "bias":
             parts.append(bias_charts(c))
+        elif kind.startswith("bias_"):  # the agreed bias checks on a synthetic output's rows
+            parts.append(bias_charts(c, f"synthetic ({kind.removeprefix('bias_')})"))
         skipped = (c.get("extras") or {}).get("skipped") or []
         if skipped:
             parts.append(f'<p class="meta">Not applicable: {e("; ".join(map(str, skipped)))}</p>')
