@@ -53,14 +53,15 @@ up: airflow-db sample-data
 	@if [ -f $(AIRFLOW_HOME)/standalone.pid ] && kill -0 $$(cat $(AIRFLOW_HOME)/standalone.pid) 2>/dev/null; then \
 	  echo "already running (pid $$(cat $(AIRFLOW_HOME)/standalone.pid))"; \
 	else \
-	  PATH="$(CURDIR)/$(BIN):$$PATH" nohup $(BIN)/airflow standalone > $(AIRFLOW_HOME)/standalone.log 2>&1 & echo $$! > $(AIRFLOW_HOME)/standalone.pid; \
+	  PATH="$(CURDIR)/$(BIN):$$PATH" setsid nohup $(BIN)/airflow standalone > $(AIRFLOW_HOME)/standalone.log 2>&1 & echo $$! > $(AIRFLOW_HOME)/standalone.pid; \
 	  for i in $$(seq 1 90); do curl -fsS http://localhost:8080/api/v2/monitor/health > /dev/null 2>&1 && break; sleep 2; done; \
 	fi
 	@echo "Airflow UI: http://localhost:8080  (user admin; password in $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated)"
 	@echo "Log: $(AIRFLOW_HOME)/standalone.log   Stop with: make down"
 
 down:
-	@if [ -f $(AIRFLOW_HOME)/standalone.pid ]; then kill -- $$(cat $(AIRFLOW_HOME)/standalone.pid) 2>/dev/null; pkill -f "airflow (scheduler|api-server|dag-processor|triggerer)" || true; rm -f $(AIRFLOW_HOME)/standalone.pid; fi
+	@# standalone runs in a session of its own: stop that process group, and only it
+	@if [ -f $(AIRFLOW_HOME)/standalone.pid ]; then kill -- -$$(cat $(AIRFLOW_HOME)/standalone.pid) 2>/dev/null || true; rm -f $(AIRFLOW_HOME)/standalone.pid; fi
 
 clean:
 	rm -rf .airflow .pactline include/data .pytest_cache

@@ -1,8 +1,8 @@
 """One Airflow DAG per data sharing agreement (Pactline).
 
 Agreements are read from $PACTLINE_AGREEMENTS (default: include/agreements next to this folder).
-Each valid agreement becomes a DAG named by its metadata.id; broken ones are reported as an
-import error of this file, naming each file and its problems, while the others still load.
+Each valid agreement becomes a DAG named by its metadata.id. Broken files are reported by
+pactline_agreement_errors.py as that file's import error, so they never disable these DAGs.
 """
 
 from __future__ import annotations
@@ -14,4 +14,5 @@ from operators.render import build_dags
 
 AGREEMENTS = Path(os.environ.get("PACTLINE_AGREEMENTS", Path(__file__).resolve().parent.parent / "include" / "agreements"))
 
-globals().update(build_dags(AGREEMENTS))
+_dags, _errors = build_dags(AGREEMENTS)
+globals().update(_dags)

@@ -172,32 +172,21 @@ def _partitioned_task(dag: DAG, ds: DatasetPlan, step: Step, tasks: dict, upstre
     return operator.partial(**kwargs).expand(partition=tasks[LIST_PARTITIONS].output)
 
 
-class InvalidAgreements(DAG):
-    """Carries the errors of broken agreement files into Airflow's import errors.
-
-    Airflow records an exception raised while it validates a DAG as an import error of the DAG
-    file, and keeps the file's other DAGs. So one broken agreement shows up in the UI, named with
-    its problems, without hiding the DAGs of the valid ones.
-    """
-
-    def __init__(self, errors: list[str]):
-        super().__init__(dag_id="pactline_invalid_agreements", schedule=None)
-        self.agreement_errors = errors
-
-    def validate(self):
-        raise InvalidAgreementFiles("\n\n".join(self.agreement_errors))
-
-
 class InvalidAgreementFiles(Exception):
-    """The message Airflow shows as the import error: every broken file with its problems."""
+    """Raised by dags/pactline_agreement_errors.py: every broken agreement file with its problems.
+
+    It is an import error of that file, which holds no DAG. Raising it from the factory file
+    instead would make Airflow's DAG processor mark every agreement's DAG stale (an import error
+    of a file disables all DAGs from that file), so one broken agreement would stop all of them.
+    """
 
 
 def agreement_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*.y*ml") if p.suffix in (".yaml", ".yml"))
 
 
-def build_dags(folder: Path) -> dict[str, DAG]:
-    """One DAG per valid agreement in `folder`; broken ones become one import error listing each."""
+def build_dags(folder: Path) -> tuple[dict[str, DAG], list[str]]:
+    """One DAG per valid agreement in `folder`, and a message for each file that could not become one."""
     dags: dict[str, DAG] = {}
     errors: list[str] = []
     for path in agreement_files(folder):
@@ -213,6 +202,21 @@ def build_dags(folder: Path) -> dict[str, DAG]:
         except Exception as e:
             errors.append(f"{type(e).__name__}: {path}: {e}")
             log.exception("Pactline: cannot build a DAG from %s", path)
+    return dags, errors
+
+
+def raise_agreement_errors(folder: Path) -> None:
+    """For the error-report DAG file: raise one import error naming every broken agreement file."""
+    errors: list[str] = []
+    ids: dict[str, Path] = {}
+    for path in agreement_files(folder):
+        try:
+            loaded = load_agreement(path)
+        except AgreementError as e:
+            errors.append(f"AgreementError: {e}")
+            continue
+        if loaded.id in ids:
+            errors.append(f"AgreementError: {path}: metadata.id {loaded.id!r} is also used by {ids[loaded.id]}")
+        ids.setdefault(loaded.id, path)
     if errors:
-        dags["pactline_invalid_agreements"] = InvalidAgreements(errors)
-    return dags
+        raise InvalidAgreementFiles("\n\n".join(errors))

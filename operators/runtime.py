@@ -46,8 +46,11 @@ def load_checked(agreement_path: str, parsed_fingerprint: str) -> LoadedAgreemen
 def as_of_date(context: dict[str, Any]) -> dt.date:
     """The run's clock: the `as_of` param if set (used by `pactline run --as-of`), else the run's logical date."""
     params = context.get("params") or {}
-    if params.get("as_of"):
-        return dt.date.fromisoformat(str(params["as_of"]))
+    # the human-in-the-loop approval step drops DAG params, so the run's conf is read as well
+    conf = getattr(context.get("dag_run"), "conf", None) or {}
+    as_of = params.get("as_of") or conf.get("as_of")
+    if as_of:
+        return dt.date.fromisoformat(str(as_of))
     logical = context.get("logical_date") or context.get("data_interval_start")
     return logical.date() if logical else dt.datetime.now(dt.UTC).date()
 
