@@ -146,7 +146,22 @@ class LiveAirflow:
                 p.wait(timeout=5)
 
 
-def airflow_env(root: Path, port: int) -> dict[str, str]:
+PG = os.environ.get("PACTLINE_TEST_POSTGRES_ADMIN", "postgresql://postgres@127.0.0.1:5432")
+
+
+def _pg_admin(sql: str) -> None:
+    import psycopg
+
+    try:
+        with psycopg.connect(f"{PG}/postgres", autocommit=True, connect_timeout=5) as conn:
+            conn.execute(sql)
+    except psycopg.OperationalError as e:
+        raise AssertionError(
+            f"PostgreSQL is needed at {PG} for this test ({e}); start it with "
+            "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`") from None
+
+
+def airflow_env(root: Path, port: int, db_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "PACTLINE"))}
     env.update({
         "AIRFLOW_HOME": str(root / "airflow"),
@@ -157,7 +172,10 @@ def airflow_env(root: Path, port: int) -> dict[str, str]:
         "AIRFLOW__CORE__PARALLELISM": "3",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,viewer:viewer",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(root / "passwords.json"),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{root / 'airflow' / 'airflow.db'}",
+        # PostgreSQL, not SQLite: a scheduler, DAG processor and API server writing one SQLite file at once
+        # fail now and then with "database is locked" on a loaded machine
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db_url,
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": db_url,  # psycopg 3 serves async too (no asyncpg here)
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
@@ -181,11 +199,14 @@ def live(tmp_path_factory) -> Iterator[LiveAirflow]:
     (root / "passwords.json").write_text(json.dumps(PASSWORDS))
     (root / "airflow").mkdir()
     port = free_port()
-    af = LiveAirflow(f"http://127.0.0.1:{port}", root, airflow_env(root, port))
-    with (root / "migrate.log").open("w") as log:
-        subprocess.run([AIRFLOW, "db", "migrate"], env=af.env, stdout=log, stderr=subprocess.STDOUT, check=True,
-                       timeout=180)
+    db = f"pactline_browser_{secrets.token_hex(4)}"
+    _pg_admin(f'CREATE DATABASE "{db}"')
+    db_url = f"{PG.replace('postgresql://', 'postgresql+psycopg://', 1)}/{db}"
+    af = LiveAirflow(f"http://127.0.0.1:{port}", root, airflow_env(root, port, db_url))
     try:
+        with (root / "migrate.log").open("w") as log:
+            subprocess.run([AIRFLOW, "db", "migrate"], env=af.env, stdout=log, stderr=subprocess.STDOUT, check=True,
+                           timeout=180)
         for component in ("api-server", "scheduler", "dag-processor"):
             log = (root / f"{component}.log").open("w")
             af.procs.append(subprocess.Popen([AIRFLOW, component], env=af.env, stdout=log, stderr=subprocess.STDOUT,
@@ -196,6 +217,7 @@ def live(tmp_path_factory) -> Iterator[LiveAirflow]:
         yield af
     finally:
         af.stop()
+        _pg_admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="module")
