@@ -19,6 +19,7 @@ from typing import Any
 from pactline.agreement.loader import LoadedAgreement, fingerprint
 from pactline.agreement.model import Agreement
 from pactline.checks.result import CheckResult, Outcome, fmt, json_safe
+from pactline.ui.html import bar_chart  # the same inline-SVG chart the steward pages draw
 
 SUMMARY_JSON = "summary.json"
 SUMMARY_HTML = "summary.html"
@@ -146,39 +147,6 @@ def _outcomes_table(outcomes: list[Mapping[str, Any]]) -> str:
             f"<td>{_e(fmt(o.get('threshold')))}</td><td><code>{_e(o.get('clause', ''))}</code></td>"
             f"<td>{_details(o)}</td></tr>")
     return "<table>" + "".join(rows) + "</table>"
-
-
-def bar_chart(title: str, groups: list[str], series: list[tuple[str, str, list[float | None]]],
-              *, width: int = 640, max_value: float | None = None) -> str:
-    """Grouped horizontal bars as inline SVG: one row per group, one bar per series (name, colour, values)."""
-    bar_h, gap, label_w, top = 14, 10, 160, 28
-    values = [v for _, _, vs in series for v in vs if v is not None]
-    top_value = max_value if max_value is not None else max([*values, 0.0]) or 1.0
-    plot_w = width - label_w - 70
-    row_h = bar_h * len(series) + gap
-    height = top + row_h * len(groups) + 10
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}"><title>{_e(title)}</title>']
-    x = label_w
-    for i, (name, colour, _) in enumerate(series):  # legend
-        lx = x + i * 130
-        parts.append(f'<rect x="{lx}" y="4" width="12" height="12" fill="{colour}"/>'
-                     f'<text x="{lx + 16}" y="14" font-size="12">{_e(name)}</text>')
-    for g, group in enumerate(groups):
-        y0 = top + g * row_h
-        label = group if len(group) <= 24 else group[:23] + "…"
-        parts.append(f'<text x="{label_w - 6}" y="{y0 + row_h / 2}" font-size="12" text-anchor="end">'
-                     f'<title>{_e(group)}</title>{_e(label)}</text>')
-        for s, (_, colour, vs) in enumerate(series):
-            v = vs[g]
-            y = y0 + s * bar_h
-            w = 0 if v is None else max(0.0, min(1.0, v / top_value)) * plot_w
-            text = "n/a" if v is None else f"{v:.1%}"
-            parts.append(f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h - 2}" fill="{colour}"/>'
-                         f'<text x="{label_w + w + 4:.1f}" y="{y + bar_h - 4}" font-size="11">{_e(text)}</text>')
-    parts.append(f'<line x1="{label_w}" y1="{top - 4}" x2="{label_w}" y2="{height - 8}" stroke="#55606f"/>')
-    parts.append("</svg>")
-    return "".join(parts)
 
 
 def _bias_charts(check: Mapping[str, Any]) -> str:
