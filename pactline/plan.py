@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pactline.agreement import LoadedAgreement
-from pactline.agreement.model import Dataset
+from pactline.agreement.model import Dataset, Output
 from pactline.errors import PolicyViolation
 
 # Step kinds, in data-flow order within a dataset.
@@ -85,6 +85,20 @@ def _columns(ds: Dataset) -> tuple[ColumnPlan, ...]:
     )
 
 
+def _release_steps(out: Output, upstream: tuple[str, ...]) -> list[Step]:
+    """The steward's approval when the output needs one, then publish."""
+    steps = []
+    if out.approval_required:
+        approve_id = f"{APPROVE}_{out.id}"
+        steps.append(Step(approve_id, APPROVE, upstream, {"output": out.id, "zone": out.zone,
+                                                          "recipient": out.recipient}))
+        upstream = (approve_id,)
+    steps.append(Step(f"{PUBLISH}_{out.id}", PUBLISH, upstream, {
+        "output": out.id, "kind": out.kind, "zone": out.zone, "recipient": out.recipient, "purpose": out.purpose,
+    }))
+    return steps
+
+
 def _steps(loaded: LoadedAgreement, ds: Dataset) -> tuple[Step, ...]:
     if ds.source.partitioned:
         return _partitioned_steps(loaded, ds)
@@ -117,14 +131,7 @@ def _steps(loaded: LoadedAgreement, ds: Dataset) -> tuple[Step, ...]:
             steps.append(Step(f"{CHECK_SYNTHETIC}_{out.id}", CHECK_SYNTHETIC, (f"{SYNTHESIZE}_{out.id}",),
                               {"output": out.id, "bias": has_bias}))
             upstream = (f"{CHECK_SYNTHETIC}_{out.id}",)
-        if out.approval_required:
-            approve_id = f"{APPROVE}_{out.id}"
-            steps.append(Step(approve_id, APPROVE, upstream, {"output": out.id, "zone": out.zone,
-                                                              "recipient": out.recipient}))
-            upstream = (approve_id,)
-        steps.append(Step(f"{PUBLISH}_{out.id}", PUBLISH, upstream, {
-            "output": out.id, "kind": out.kind, "zone": out.zone, "recipient": out.recipient, "purpose": out.purpose,
-        }))
+        steps += _release_steps(out, upstream)
     return tuple(steps)
 
 
@@ -162,15 +169,7 @@ def _partitioned_steps(loaded: LoadedAgreement, ds: Dataset) -> tuple[Step, ...]
         if out.kind == "synthetic":
             raise PolicyViolation(where, f"dataset {ds.id}: synthetic output {out.id} is not yet trained on a "
                                          "partitioned input; give the source as one file")
-        upstream: tuple[str, ...] = (COMBINE,)
-        if out.approval_required:
-            approve_id = f"{APPROVE}_{out.id}"
-            steps.append(Step(approve_id, APPROVE, upstream, {"output": out.id, "zone": out.zone,
-                                                              "recipient": out.recipient}))
-            upstream = (approve_id,)
-        steps.append(Step(f"{PUBLISH}_{out.id}", PUBLISH, upstream, {
-            "output": out.id, "kind": out.kind, "zone": out.zone, "recipient": out.recipient, "purpose": out.purpose,
-        }))
+        steps += _release_steps(out, (COMBINE,))
     return tuple(steps)
 
 
