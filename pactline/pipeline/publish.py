@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 from typing import Any
 
+from pactline.agreement.model import Output
 from pactline.errors import PactlineError
 from pactline.pipeline.context import RunContext
 from pactline.policy import Policy
@@ -22,6 +23,28 @@ def sha256_of(ctx: RunContext, rel: str) -> tuple[str, int]:
             digest.update(chunk)
             size += len(chunk)
     return digest.hexdigest(), size
+
+
+def manifest_header(ctx: RunContext, output: Output, version: str, version_id: str | None,
+                    now: dt.datetime) -> dict[str, Any]:
+    """What every release manifest opens with: which agreement, output, version and run."""
+    return {
+        "manifest_version": 1,
+        "agreement": {"id": ctx.loaded.id, "version": ctx.agreement.metadata.version,
+                      "fingerprint": ctx.loaded.fingerprint},
+        "output": {"id": output.id, "kind": output.kind, "zone": output.zone, "recipient": output.recipient,
+                   "purpose": output.purpose, "dataset": output.dataset},
+        "version": version,
+        "version_id": version_id,
+        "created_at": now.isoformat(),
+        "run": {"run_id": ctx.run_id, "as_of": ctx.as_of.isoformat(), "actor": ctx.actor},
+    }
+
+
+def transformations(ctx: RunContext, output: Output) -> dict[str, Any]:
+    """The agreed transformation of every column of the output's dataset, as the manifest lists them."""
+    ds = ctx.agreement.dataset(output.dataset)
+    return {name: col.transformation.model_dump(mode="json", exclude={"examples"}) for name, col in ds.columns.items()}
 
 
 def publish(ctx: RunContext, output_id: str, lineage: dict[str, Any], protected: str) -> dict[str, Any]:
@@ -50,26 +73,15 @@ def publish(ctx: RunContext, output_id: str, lineage: dict[str, Any], protected:
     if stored is None or stored.sha256 != data_sha or stored.rows != meta.num_rows:
         ctx.root.delete(base, recursive=True)
         raise PactlineError(f"copy of {protected} to {base} is corrupt (hash or row count mismatch); nothing was released")
-    ds = ctx.agreement.dataset(output.dataset)
     manifest = {
-        "manifest_version": 1,
-        "agreement": {"id": ctx.loaded.id, "version": ctx.agreement.metadata.version,
-                      "fingerprint": ctx.loaded.fingerprint},
-        "output": {"id": output.id, "kind": output.kind, "zone": output.zone, "recipient": output.recipient,
-                   "purpose": output.purpose, "dataset": output.dataset},
-        "version": version,
-        "version_id": stored.version_id,
-        "created_at": now.isoformat(),
-        "run": {"run_id": ctx.run_id, "as_of": ctx.as_of.isoformat(), "actor": ctx.actor},
+        **manifest_header(ctx, output, version, stored.version_id, now),
         "inputs": [{"source_uri": lineage["ingest"]["source_uri"], "sha256": lineage["ingest"]["sha256"],
                     "bytes": lineage["ingest"]["bytes"], "landing": lineage["ingest"]["landing"],
                     "version_id": lineage["ingest"].get("version_id")}],
         "rows": {"ingested": lineage["map_schema"]["rows"], "released": meta.num_rows},
         "schema": [{"name": f.name, "type": str(f.type)} for f in schema],
         "dropped_undeclared_columns": lineage["map_schema"]["dropped_undeclared"],
-        "transformations": {
-            name: col.transformation.model_dump(mode="json", exclude={"examples"}) for name, col in ds.columns.items()
-        },
+        "transformations": transformations(ctx, output),
         "steps": {k: v for k, v in lineage.items() if k not in ("ingest", "map_schema")},
         # sha256 is of the file as stored; readers with access to the keyring decrypt it with any
         # engine that speaks Parquet modular encryption (the footer names version_id as the key)

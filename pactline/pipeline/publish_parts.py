@@ -13,7 +13,7 @@ from typing import Any
 
 from pactline.errors import PactlineError
 from pactline.pipeline.context import RunContext
-from pactline.pipeline.publish import MANIFEST, sha256_of
+from pactline.pipeline.publish import MANIFEST, manifest_header, sha256_of, transformations
 from pactline.policy import Policy
 
 
@@ -48,17 +48,8 @@ def publish_parts(ctx: RunContext, output_id: str, lineage: dict[str, Any], comb
     ingested = sorted(lineage["ingest"], key=lambda r: r["index"])
     mapped = {m["index"]: m for m in lineage["map_schema"]}
     released_rows = sum(f["rows"] for f in files)
-    ds = ctx.agreement.dataset(output.dataset)
     manifest = {
-        "manifest_version": 1,
-        "agreement": {"id": ctx.loaded.id, "version": ctx.agreement.metadata.version,
-                      "fingerprint": ctx.loaded.fingerprint},
-        "output": {"id": output.id, "kind": output.kind, "zone": output.zone, "recipient": output.recipient,
-                   "purpose": output.purpose, "dataset": output.dataset},
-        "version": version,
-        "version_id": version_id,
-        "created_at": now.isoformat(),
-        "run": {"run_id": ctx.run_id, "as_of": ctx.as_of.isoformat(), "actor": ctx.actor},
+        **manifest_header(ctx, output, version, version_id, now),
         "partitioned": True,
         "inputs": [{"source_uri": i["source_uri"], "partition": i["partition"], "sha256": i["sha256"],
                     "bytes": i["bytes"], "landing": i["landing"], "version_id": i.get("version_id"),
@@ -66,9 +57,7 @@ def publish_parts(ctx: RunContext, output_id: str, lineage: dict[str, Any], comb
         "rows": {"ingested": sum(m["rows"] for m in mapped.values()), "released": released_rows},
         "schema": [{"name": f.name, "type": str(f.type)} for f in schema] if schema is not None else [],
         "dropped_undeclared_columns": sorted({c for m in mapped.values() for c in m["dropped_undeclared"]}),
-        "transformations": {
-            name: col.transformation.model_dump(mode="json", exclude={"examples"}) for name, col in ds.columns.items()
-        },
+        "transformations": transformations(ctx, output),
         "steps": {k: v for k, v in lineage.items() if k in ("prepare", "k_classes", "combine", "approve")
                   or k.startswith("approve_")},
         "files": files,
