@@ -38,14 +38,19 @@ def json_safe(value: Any) -> Any:
     return str(value)
 
 
-def fmt(value: Any) -> str:
-    """Short human text for an observed value or threshold."""
+def fmt(value: Any, *, none: str = "None", yes_no: bool = False) -> str:
+    """Short human text for an observed value or threshold (`none` and `yes_no` choose how nothing
+    and booleans read; the steward pages show "-" and yes/no)."""
+    if value is None:
+        return none
+    if yes_no and isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:.4g}"
     if isinstance(value, dict):
-        return ", ".join(f"{k}={fmt(v)}" for k, v in value.items())
+        return ", ".join(f"{k}={fmt(v, none=none, yes_no=yes_no)}" for k, v in value.items())
     if isinstance(value, list | tuple):
-        inner = ", ".join(fmt(v) for v in value[:10])
+        inner = ", ".join(fmt(v, none=none, yes_no=yes_no) for v in value[:10])
         return f"[{inner}{', ...' if len(value) > 10 else ''}]"
     return str(value)
 

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import quote
 
+from pactline.checks.result import fmt as check_fmt
+
 PASS_COLOUR, FAIL_COLOUR, RAW_COLOUR, RELEASED_COLOUR = "#17692f", "#b3261e", "#8c96a8", "#2f6db5"
 WARN_COLOUR, MUTED_COLOUR = "#a15c00", "#55606f"
 
@@ -70,19 +72,8 @@ def badge(ok: bool | None, yes: str = "PASS", no: str = "FAIL", unknown: str = "
 
 
 def fmt(value: Any) -> str:
-    """Short human text for an observed value or a threshold."""
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, dict):
-        return ", ".join(f"{k}={fmt(v)}" for k, v in value.items())
-    if isinstance(value, list | tuple):
-        inner = ", ".join(fmt(v) for v in value[:10])
-        return f"[{inner}{', ...' if len(value) > 10 else ''}]"
-    return str(value)
+    """Short human text for an observed value or a threshold ("-" for nothing, yes/no for booleans)."""
+    return check_fmt(value, none="-", yes_no=True)
 
 
 def pct(value: float | None) -> str:
