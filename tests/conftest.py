@@ -65,3 +65,49 @@ def airflow_home():
 
     upgradedb()
     return Path(_AIRFLOW_HOME)
+
+
+# -- PostgreSQL: one database for the test suite, a throwaway schema per test -------------------
+
+PG_ADMIN_URL = os.environ.get("PACTLINE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+PG_DATABASE = "pactline_test"
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> str:
+    """The database `pactline_test` on the server of PACTLINE_TEST_POSTGRES_URL, created if missing."""
+    import contextlib
+
+    import psycopg
+
+    try:
+        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as e:
+        pytest.fail(
+            f"PostgreSQL is not reachable at {PG_ADMIN_URL} ({e}).\n"
+            "Start it (`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`) or point "
+            "PACTLINE_TEST_POSTGRES_URL at a server where you may create a database.",
+            pytrace=False,
+        )
+    with admin:
+        if admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (PG_DATABASE,)).fetchone() is None:
+            with contextlib.suppress(psycopg.errors.DuplicateDatabase):  # a parallel run made it meanwhile
+                admin.execute(f'CREATE DATABASE "{PG_DATABASE}"')
+    return PG_ADMIN_URL.rpartition("/")[0] + "/" + PG_DATABASE
+
+
+@pytest.fixture
+def pg_url(pg_database: str):
+    """A URL whose search_path is a fresh schema, dropped after the test."""
+    import uuid
+
+    import psycopg
+
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_database, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{pg_database}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(pg_database, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")

@@ -8,13 +8,9 @@ throwaway schema in the database `pactline_test`, dropped afterwards.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import multiprocessing
-import os
 import sqlite3
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -22,46 +18,8 @@ import pytest
 
 from pactline.ledger import Ledger, LedgerConfigError, check_inclusion_proof
 
-PG_ADMIN_URL = os.environ.get("PACTLINE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-PG_DATABASE = "pactline_test"
 PROCESSES = 8
 PER_PROCESS = {"sqlite": 1000, "postgres": 250}  # Postgres commits cost more on a loaded box
-
-
-def _server_url(admin_url: str, database: str) -> str:
-    base, _, _ = admin_url.rpartition("/")
-    return f"{base}/{database}"
-
-
-@pytest.fixture(scope="module")
-def pg_database() -> str:
-    try:
-        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as e:
-        pytest.fail(
-            f"PostgreSQL is not reachable at {PG_ADMIN_URL} ({e}).\n"
-            "Start it (e.g. `sudo service postgresql start`, or `docker run -d -p 5432:5432 "
-            "-e POSTGRES_HOST_AUTH_METHOD=trust postgres:15`) or point PACTLINE_TEST_POSTGRES_URL "
-            "at a server where you may create a database.",
-            pytrace=False,
-        )
-    with admin:
-        if admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (PG_DATABASE,)).fetchone() is None:
-            with contextlib.suppress(psycopg.errors.DuplicateDatabase):  # a parallel run made it meanwhile
-                admin.execute(f'CREATE DATABASE "{PG_DATABASE}"')
-    return _server_url(PG_ADMIN_URL, PG_DATABASE)
-
-
-@pytest.fixture
-def pg_url(pg_database: str) -> Iterator[str]:
-    schema = f"ledger_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_database, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{pg_database}?options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(pg_database, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -26,7 +26,6 @@ from pactline.recording import open_ledger
 from pactline.retention import Due, due_date, find_due, run_purge, verify_receipts
 from pactline.store import Catalog, DataRoot, KeyShreddedError, Vault
 from tests.conftest import REPO
-from tests.test_store import pg_database, pg_url  # noqa: F401 - PostgreSQL fixtures
 
 TODAY = dt.datetime.now(dt.UTC).date()
 

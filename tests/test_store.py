@@ -5,17 +5,14 @@ on real SQLite and real PostgreSQL, and a pipeline run that leaves nothing perso
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import io
 import os
 import shutil
 import sqlite3
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -35,8 +32,6 @@ from pactline.store import (
 from pactline.store.envelope import MAGIC, TAG, EnvelopeReader, open_bytes, seal_bytes
 from pactline.store.parquet_crypto import decryption_properties
 
-PG_ADMIN_URL = os.environ.get("PACTLINE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-PG_DATABASE = "pactline_test"
 SECRET_VALUE = "alice.secret@example.org"
 
 
@@ -179,32 +174,6 @@ def test_envelope_blob_through_the_root_is_encrypted_at_rest(root):
 
 
 # -- keyring and catalog on both backends --------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def pg_database() -> str:
-    try:
-        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as e:
-        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL} ({e}); start it or set "
-                    "PACTLINE_TEST_POSTGRES_URL", pytrace=False)
-    with admin:
-        if admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (PG_DATABASE,)).fetchone() is None:
-            with contextlib.suppress(psycopg.errors.DuplicateDatabase):
-                admin.execute(f'CREATE DATABASE "{PG_DATABASE}"')
-    return PG_ADMIN_URL.rpartition("/")[0] + "/" + PG_DATABASE
-
-
-@pytest.fixture
-def pg_url(pg_database: str) -> Iterator[str]:
-    schema = f"store_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_database, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{pg_database}?options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(pg_database, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
