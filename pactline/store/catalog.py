@@ -18,16 +18,14 @@ one; else sqlite:///$PACTLINE_HOME/catalog.sqlite.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import secrets
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, fields
 from typing import Any
 
-from pactline.keys import pactline_home
 from pactline.store.errors import StoreError, VersionStateError
-from pactline.store.sql import Database, Tx
+from pactline.store.sql import Database, Tx, store_url
 
 ENV_URL = "PACTLINE_CATALOG_URL"
 VERSIONS, FILES = "pactline_versions", "pactline_version_files"
@@ -36,12 +34,7 @@ STATES = ("writing", "live", "purging", "purged")
 
 
 def catalog_url(url: str | None = None) -> str:
-    if url or os.environ.get(ENV_URL):
-        return url or os.environ[ENV_URL]
-    ledger = os.environ.get("PACTLINE_LEDGER_URL", "")
-    if ledger.split("://", 1)[0].split("+", 1)[0] in ("postgresql", "postgres"):
-        return ledger
-    return f"sqlite:///{pactline_home() / 'catalog.sqlite'}"
+    return store_url(url, ENV_URL, "catalog.sqlite")
 
 
 def utc_now() -> dt.datetime:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import os
 import secrets
 from dataclasses import dataclass
 
@@ -31,9 +30,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from pactline.keys import KeyStore, pactline_home
+from pactline.keys import KeyStore
 from pactline.store.errors import DataKeyNotFoundError, KeyShreddedError, WrongKekError
-from pactline.store.sql import Database
+from pactline.store.sql import Database, store_url
 
 ENV_URL = "PACTLINE_KEYRING_URL"
 KEK_NAME = "pactline_kek"
@@ -44,12 +43,7 @@ _AAD = b"pactline-data-key/v1|"
 
 
 def keyring_url(url: str | None = None) -> str:
-    if url or os.environ.get(ENV_URL):
-        return url or os.environ[ENV_URL]
-    ledger = os.environ.get("PACTLINE_LEDGER_URL", "")
-    if ledger.split("://", 1)[0].split("+", 1)[0] in ("postgresql", "postgres"):
-        return ledger
-    return f"sqlite:///{pactline_home() / 'keyring.sqlite'}"
+    return store_url(url, ENV_URL, "keyring.sqlite")
 
 
 def utc_now() -> str:

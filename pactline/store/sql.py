@@ -22,6 +22,19 @@ from pactline.store.errors import StoreConfigError
 BUSY_TIMEOUT_S = 60.0
 
 
+def store_url(url: str | None, env_var: str, sqlite_name: str) -> str:
+    """Where one of the store's tables lives: the explicit URL, else `env_var`, else the ledger's
+    PostgreSQL database (several nodes share it), else a SQLite file under $PACTLINE_HOME."""
+    if url or os.environ.get(env_var):
+        return url or os.environ[env_var]
+    ledger = os.environ.get("PACTLINE_LEDGER_URL", "")
+    if ledger.split("://", 1)[0].split("+", 1)[0] in ("postgresql", "postgres"):
+        return ledger
+    from pactline.keys import pactline_home
+
+    return f"sqlite:///{pactline_home() / sqlite_name}"
+
+
 def redact_url(url: str) -> str:
     from pactline.ledger.config import redact
 
