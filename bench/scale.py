@@ -1,6 +1,6 @@
 """Partitioned processing at scale: end-to-end protect + checks time and peak worker RSS.
 
-    python bench/scale.py --rows 1000000 10000000 [--partition-rows 250000 | --partitions P] [--workers 1 2]
+    python bench/scale.py --rows 1000000 10000000 [--partition-rows 250000 | --partitions P] [--workers 1 2] [--cold]
 
 Step 1 writes a seeded transactions input once per size into a temporary directory, as Parquet
 files of `partition-rows` rows each (a glob source: one partition per file). Step 2 runs the
@@ -12,11 +12,12 @@ Celery integration test covers that path). A worker is one core, as a Celery wor
 runs single-threaded in it (--no-pin lets each worker use every core, in which case one worker
 already keeps both cores of this machine busy in Arrow's kernels).
 
-Each task runs in a fresh process forked from a warm fork server (Pactline, GX and the spaCy model
+Each task runs in a fresh process forked from a warm fork server (pactline.warm: Pactline, GX, the spaCy model
 loaded), as an Airflow Celery worker forks one process per task. Peak worker RSS is the largest
 VmHWM (/proc/self/status) of those task processes. Baseline, named: the same run with ONE worker.
 Goals: peak worker RSS at the largest size within 1.2x of the smallest; with two workers,
-throughput at least 1.7x that of one.
+throughput at least 1.7x that of one. --cold adds a run with a cold fork server (nothing preloaded:
+each task imports GX and loads spaCy itself, as a worker without operators.celery_config does).
 
 The agreement is the fraud agreement's transactions dataset (pseudonymised email, redacted IBAN,
 age bands, k-anonymity over age and gender with suppression, a bias check on gender), with the
@@ -33,7 +34,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
+from multiprocessing import forkserver, get_context
 from pathlib import Path
 
 import numpy as np
@@ -134,6 +135,10 @@ def peak_rss_mb(_: object = None) -> float:
     return float("nan")
 
 
+def is_warm(_: object = None) -> bool:
+    return "pactline.warm" in sys.modules
+
+
 _CTX = None
 
 
@@ -176,8 +181,9 @@ def task(agreement: str, home: str, pin: bool, kind: str, *args):
     return result, os.getpid(), peak_rss_mb()
 
 
-def run(agreement: Path, workers: int, pin: bool = True) -> dict:
-    """The partitioned pipeline with `workers` processes; returns seconds per stage and peak RSS."""
+def run(agreement: Path, workers: int, pin: bool = True, preload: bool = True) -> dict:
+    """The partitioned pipeline with `workers` processes; returns seconds per stage and peak RSS.
+    preload=False: a cold fork server, so every task imports GX and loads spaCy itself."""
     from pactline.pipeline import partitioned as p
 
     ctx = context(str(agreement))
@@ -190,10 +196,13 @@ def run(agreement: Path, workers: int, pin: bool = True) -> dict:
     # Each task in a fresh process forked from a warm fork server (spaCy, GX, Pactline loaded), as an
     # Airflow Celery worker forks a process per task: a task's memory is gone when it ends.
     mp = get_context("forkserver")
-    mp.set_forkserver_preload(["_scale_warm"])
+    forkserver._forkserver._stop()  # the fork server is per process: a fresh one, so this run's preload holds
+    mp.set_forkserver_preload(["pactline.warm"] if preload else [])  # importable from the installed package: Python 3.11's fork
+    # server ignores the parent's sys.path, and it drops a preload that fails to import without a word
     home = os.environ["PACTLINE_HOME"]
     with ProcessPoolExecutor(workers, mp_context=mp, max_tasks_per_child=1) as pool:
-        list(pool.map(peak_rss_mb, range(workers)))  # the fork server is up and warm before the clock
+        if preload and not all(pool.map(is_warm, range(workers))):  # the fork server is up and warm before the clock
+            raise SystemExit("the fork server did not preload pactline.warm; is Pactline installed (make install)?")
         t0 = time.perf_counter()
 
         def mapped(kind: str, *columns):
@@ -238,6 +247,9 @@ def main() -> None:
     ap.add_argument("--partition-rows", type=int, default=250_000)
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--cold", action="store_true",
+                    help="also run the smallest size with a cold fork server (no pactline.warm preload) as a "
+                         "baseline for what preloading a worker saves")
     ap.add_argument("--no-pin", action="store_true",
                     help="let each worker use every core (Arrow threads); by default a worker is one pinned core")
     args = ap.parse_args()
@@ -256,19 +268,28 @@ def main() -> None:
                   f"in {time.perf_counter() - t:.1f}s", flush=True)
             agreement = data / "agreement.yaml"
             agreement.write_text(AGREEMENT.replace("PARTS", str(data / "parts")))
-            for workers in args.workers:
-                os.environ["PACTLINE_HOME"] = str(tmp_path / f"home-{rows}-{workers}")
+            runs = [(w, True) for w in args.workers]
+            if args.cold and rows == min(args.rows):
+                runs.append((max(args.workers), False))
+            for workers, preload in runs:
+                os.environ["PACTLINE_HOME"] = str(tmp_path / f"home-{rows}-{workers}-{preload}")
                 global _CTX
                 _CTX = None
-                r = run(agreement, workers, pin=not args.no_pin)
-                results[(rows, workers)] = r
+                r = run(agreement, workers, pin=not args.no_pin, preload=preload)
+                results[(rows, workers) if preload else "cold"] = r
                 stages = " ".join(f"{k}={v:.1f}" for k, v in r["stages"].items())
-                print(f"rows={rows:>11,} workers={workers} partitions={r['partitions']:>3} {r['seconds']:7.1f}s "
-                      f"{rows / r['seconds']:>9,.0f} rows/s  peak worker RSS {r['worker_peak_mb']:6.0f} MB "
-                      f"(driver {r['driver_peak_mb']:.0f} MB)  released {r['rows_out']:,}  [{stages}]", flush=True)
+                print(f"rows={rows:>11,} workers={workers}{'' if preload else ' COLD'} partitions={r['partitions']:>3} "
+                      f"{r['seconds']:7.1f}s {rows / r['seconds']:>9,.0f} rows/s  peak worker RSS "
+                      f"{r['worker_peak_mb']:6.0f} MB (driver {r['driver_peak_mb']:.0f} MB)  released "
+                      f"{r['rows_out']:,}  [{stages}]", flush=True)
     print()
+    cold = results.pop("cold", None)
     sizes = sorted({r for r, _ in results})
     one, two = min(args.workers), max(args.workers)
+    if cold:
+        ratio = cold["seconds"] / results[(sizes[0], two)]["seconds"]
+        print(f"throughput with pactline.warm preloaded / cold fork server (baseline), {two} worker(s) at "
+              f"{sizes[0]:,} rows: {ratio:.2f}x")
     for rows in sizes:
         if (rows, one) in results and (rows, two) in results and one != two:
             ratio = results[(rows, one)]["seconds"] / results[(rows, two)]["seconds"]

@@ -9,7 +9,7 @@ without re-reading the suite.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import great_expectations as gx
@@ -209,9 +209,8 @@ def privacy_suite(agreement: Agreement, dataset_id: str, present: Sequence[str])
                            f"is in dataset {dataset_id}")
     if p.l_diversity:
         sensitive = p.l_diversity.sensitive_column
-        if not qis:  # without listed quasi-identifiers, the dataset's own declared ones
-            qis = [n for n, c in ds.columns.items() if c.category == "quasi_identifier" and n in present]
-        if sensitive in present and qis:
+        qis = l_diversity_classes(agreement, dataset_id, present)
+        if qis:
             lv = p.l_diversity.l
             exps.append(_with(
                 ExpectSensitiveColumnToBeLDiverse(quasi_identifiers=qis, sensitive_column=sensitive, l=lv),
@@ -220,6 +219,18 @@ def privacy_suite(agreement: Agreement, dataset_id: str, present: Sequence[str])
         else:
             skipped.append(f"l-diversity: {sensitive} or quasi-identifiers not in dataset {dataset_id}")
     return _suite(suite_name(agreement, dataset_id, "privacy"), exps, skipped=skipped)
+
+
+def l_diversity_classes(agreement: Agreement, dataset_id: str, present: Iterable[str]) -> list[str]:
+    """The quasi-identifiers l-diversity is checked over: k-anonymity's that are present, else the dataset's
+    declared quasi-identifiers; none when the sensitive column (or every quasi-identifier) is absent."""
+    _, ds = dataset_of(agreement, dataset_id)
+    p = agreement.privacy
+    present = set(present)
+    if not p.l_diversity or p.l_diversity.sensitive_column not in present:
+        return []
+    qis = [q for q in p.k_anonymity.quasi_identifiers if q in present] if p.k_anonymity else []
+    return qis or [n for n, c in ds.columns.items() if c.category == "quasi_identifier" and n in present]
 
 
 def bias_suite(agreement: Agreement, dataset_id: str, raw: pd.DataFrame | None = None) -> gx.ExpectationSuite:

@@ -139,14 +139,11 @@ def _partitioned_steps(loaded: LoadedAgreement, ds: Dataset) -> tuple[Step, ...]
     """Map over partitions where rows are independent; reduce where the whole dataset counts.
 
     Scan overrides and rare-category counts are combined before protect (prepare); equivalence-class
-    sizes after it (k_classes), so suppression removes the same classes in every partition; the bias
-    and k-anonymity gates run on summed aggregates (combine). Publish writes one version of all parts.
+    sizes after it (k_classes), so suppression removes the same classes in every partition; the bias,
+    k-anonymity and l-diversity gates run on summed aggregates (combine). Publish writes one version of all parts.
     """
     agreement = loaded.agreement
     where = f"datasets[{agreement.datasets.index(ds)}].source"
-    if agreement.privacy.l_diversity:
-        raise PolicyViolation(where, f"dataset {ds.id}: l-diversity is not yet combined over partitions; "
-                                     "give the source as one file or drop privacy.l_diversity")
     mapped = {"mapped": True}
     kanon = agreement.privacy.k_anonymity
     qis = [c for c in kanon.quasi_identifiers if c in ds.columns] if kanon else []

@@ -41,6 +41,11 @@ class LedgerListener:
             payload = {"run_id": ti.run_id, "task_id": ti.task_id, "state": state,
                        "previous_state": str(previous) if previous else None,
                        "try_number": getattr(ti, "try_number", None)}
+            map_index = getattr(ti, "map_index", -1)
+            if isinstance(map_index, int) and map_index >= 0:  # one entry per partition of a mapped step
+                payload["map_index"] = map_index
+            if getattr(ti, "hostname", None):  # which worker ran it, for a distributed deployment
+                payload["hostname"] = ti.hostname
             if error is not None:
                 payload["error"] = f"{type(error).__name__}: {error}"[:MAX_ERROR] if isinstance(error, BaseException) else str(error)[:MAX_ERROR]
             open_ledger().append("task.state", agreement_id=ti.dag_id, fingerprint=fingerprint,

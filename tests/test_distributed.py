@@ -192,6 +192,7 @@ def test_two_celery_workers_process_partitions(airflow_home, workspace, tmp_path
             "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:6379/{redis_db}",
             "AIRFLOW__CELERY__RESULT_BACKEND": f"db+{af_sqlalchemy}",
             "AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER": "1",
+            "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": "operators.celery_config.CELERY_CONFIG",  # preload pactline.warm
             "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
@@ -242,6 +243,9 @@ def test_two_celery_workers_process_partitions(airflow_home, workspace, tmp_path
             failed = [(t, m) for t, m, s, _ in tis if s != "success"]
             assert state == "success", f"run {state}; not successful: {failed}\n" + "\n".join(
                 f"== {n}\n{services.tail(n, 30)}" for n in ("worker-a", "worker-b", "scheduler"))
+            for worker in ("worker-a", "worker-b"):  # the worker loaded spaCy (pactline.warm) before forking tasks
+                maps = Path(f"/proc/{services.procs[worker].pid}/maps").read_text()
+                assert "/spacy/" in maps, f"{worker} did not preload pactline.warm\n{services.tail(worker)}"
         finally:
             services.stop()
             with contextlib.suppress(OSError):
@@ -290,9 +294,12 @@ def test_two_celery_workers_process_partitions(airflow_home, workspace, tmp_path
         # no lost entries: one "success" per task instance, mapped ones included, from whichever worker
         from collections import Counter
 
-        done = Counter(e.payload["task_id"] for e in entries if e.event == "task.state"
-                       and e.payload["state"] == "success")
-        assert done == Counter(t for t, _, _, _ in tis)
+        done = Counter((e.payload["task_id"], e.payload.get("map_index", -1)) for e in entries
+                       if e.event == "task.state" and e.payload["state"] == "success")
+        assert done == Counter((t, m) for t, m, _, _ in tis)
+        recorded_hosts = {e.payload.get("hostname") for e in entries if e.event == "task.state"
+                          and e.payload.get("map_index", -1) >= 0}
+        assert recorded_hosts == {"worker-a", "worker-b"}  # the ledger says which worker ran each partition
     shutil.rmtree(run_folder, ignore_errors=True)
 
 

@@ -3,6 +3,7 @@
 - category counts (rare_to_other): {column: {value: n}}, summed;
 - equivalence-class sizes over the quasi-identifiers (k-anonymity): a table of class key -> rows,
   summed; suppression then drops, partition by partition, the rows of classes smaller than k;
+- distinct sensitive values per equivalence class (l-diversity), at most l per class, united;
 - group counts per protected attribute (bias): rows, labelled rows and positives per group, summed,
   from which the same GroupMetrics as pactline.checks.metrics are derived.
 
@@ -68,11 +69,8 @@ class ClassCounts:
 
     def smallest(self, n: int = 5) -> list[dict[str, Any]]:
         """The n smallest classes by their (generalised) quasi-identifier values, as the suppression report shows them."""
-        out = []
-        for key, size in sorted(self.sizes.items(), key=lambda kv: (kv[1], kv[0]))[:n]:
-            values = key.split(SEP) if len(self.qis) > 1 else [key]
-            out.append({"size": size, **{q: None if v == NULL else v for q, v in zip(self.qis, values, strict=True)}})
-        return out
+        return [{"size": size, **class_values(key, self.qis)}
+                for key, size in sorted(self.sizes.items(), key=lambda kv: (kv[1], kv[0]))[:n]]
 
     def to_table(self) -> pa.Table:
         return pa.table({"key": pa.array(list(self.sizes), pa.string()),
@@ -81,6 +79,72 @@ class ClassCounts:
     @classmethod
     def from_table(cls, qis: list[str], table: pa.Table) -> ClassCounts:
         return cls(list(qis), Counter(dict(zip(table["key"].to_pylist(), table["rows"].to_pylist(), strict=True))))
+
+
+def class_values(key: str, qis: list[str]) -> dict[str, str | None]:
+    """A class key back to its quasi-identifier values."""
+    values = key.split(SEP) if len(qis) > 1 else [key]
+    return {q: None if v == NULL else v for q, v in zip(qis, values, strict=True)}
+
+
+@dataclass
+class SensitiveValues:
+    """Distinct values of the sensitive column per equivalence class over `qis` (distinct l-diversity).
+
+    At most `l` values are kept per class: whether a class reaches l is all the gate asks, so the
+    aggregate stays small however many values a class holds. Null sensitive values do not count (as
+    in the one-file check); a class whose sensitive values are all null is kept with none.
+    """
+
+    qis: list[str]
+    sensitive: str
+    l: int  # noqa: E741 - the standard name of the parameter
+    values: dict[str, set[str]] = field(default_factory=dict)
+
+    def add(self, batch: pa.RecordBatch | pa.Table) -> None:
+        if batch.num_rows == 0:
+            return
+        keys = class_keys(batch, self.qis)
+        for key in pc.unique(keys).to_pylist():
+            self.values.setdefault(key, set())
+        sens = batch.column(self.sensitive)
+        pairs = pa.table({"key": keys, "value": pc.cast(sens, pa.string())}).filter(pc.is_valid(sens))
+        distinct = pairs.group_by(["key", "value"]).aggregate([])
+        for key, value in zip(distinct["key"].to_pylist(), distinct["value"].to_pylist(), strict=True):
+            seen = self.values[key]
+            if len(seen) < self.l:
+                seen.add(value)
+
+    def merge(self, other: SensitiveValues) -> SensitiveValues:
+        for key, values in other.values.items():
+            seen = self.values.setdefault(key, set())
+            seen.update(sorted(values)[: max(0, self.l - len(seen))])
+        return self
+
+    def below(self) -> dict[str, int]:
+        """The classes with fewer than l distinct sensitive values, and how many they have."""
+        return {key: len(v) for key, v in self.values.items() if len(v) < self.l}
+
+    def summary(self, n: int = 5) -> dict[str, Any]:
+        below = self.below()
+        return {"classes": len(self.values), "classes_below_l": len(below),
+                "min_distinct": min((len(v) for v in self.values.values()), default=None),
+                "smallest": [{"distinct_sensitive": d, **class_values(key, self.qis)}
+                             for key, d in sorted(below.items(), key=lambda kv: (kv[1], kv[0]))[:n]]}
+
+    def to_table(self) -> pa.Table:
+        pairs = [(key, v) for key, values in self.values.items() for v in (sorted(values) or [None])]
+        return pa.table({"key": pa.array([k for k, _ in pairs], pa.string()),
+                         "value": pa.array([v for _, v in pairs], pa.string())})
+
+    @classmethod
+    def from_table(cls, qis: list[str], sensitive: str, l: int, table: pa.Table) -> SensitiveValues:  # noqa: E741
+        out = cls(list(qis), sensitive, l)
+        for key, value in zip(table["key"].to_pylist(), table["value"].to_pylist(), strict=True):
+            seen = out.values.setdefault(key, set())
+            if value is not None and len(seen) < l:
+                seen.add(value)
+        return out
 
 
 def kept_rows(batch: pa.RecordBatch, qis: list[str], small: set[str]) -> pa.Array:
@@ -160,4 +224,5 @@ class GroupCounts:
         return out
 
 
-__all__ = ["MISSING", "ClassCounts", "GroupCounts", "class_keys", "kept_rows", "sum_counts"]
+__all__ = ["MISSING", "ClassCounts", "GroupCounts", "SensitiveValues", "class_keys", "class_values", "kept_rows",
+           "sum_counts"]

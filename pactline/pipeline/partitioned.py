@@ -7,7 +7,7 @@
     protect_partition*                   streaming protect with the global counts (+ class sizes)
     k_classes                            reduce: global equivalence-class sizes, what suppression removes
     release_partition*                   suppression with the global sizes, residual-PII check (+ released aggregates)
-    combine                              reduce: k-anonymity and bias gates from the summed aggregates;
+    combine                              reduce: k-anonymity, l-diversity and bias gates from the summed aggregates;
                                          the released parts as one dataset for publish
 
 (* = one task per partition.) Aggregates keyed by data values (categories, classes, groups) are
@@ -26,7 +26,15 @@ import pyarrow as pa
 
 from pactline.agreement import LoadedAgreement
 from pactline.errors import DataError, PolicyViolation
-from pactline.partition import ClassCounts, GroupCounts, Partition, list_partitions, open_partition, sum_counts
+from pactline.partition import (
+    ClassCounts,
+    GroupCounts,
+    Partition,
+    SensitiveValues,
+    list_partitions,
+    open_partition,
+    sum_counts,
+)
 from pactline.partition.aggregate import kept_rows
 from pactline.pipeline import check_steps
 from pactline.pipeline.context import RunContext
@@ -62,6 +70,15 @@ def partition_agreement(loaded: LoadedAgreement, dataset_id: str) -> LoadedAgree
 def bias_counters(ctx: RunContext, dataset_id: str) -> list[GroupCounts]:
     return [GroupCounts(attr, b.label, b.positive) for b in ctx.agreement.bias_checks if b.dataset == dataset_id
             for attr in b.protected_attributes]
+
+
+def sensitive_values(ctx: RunContext, dataset_id: str, columns: list[str]) -> SensitiveValues | None:
+    """The l-diversity aggregate of the released columns, or None when the agreement asks none (or it does not apply)."""
+    from expectations.suites import l_diversity_classes
+
+    qis = l_diversity_classes(ctx.agreement, dataset_id, columns)
+    ld = ctx.agreement.privacy.l_diversity
+    return SensitiveValues(qis, ld.sensitive_column, ld.l) if qis else None
 
 
 def _merged_groups(ctx: RunContext, paths: list[str]) -> list[GroupCounts]:
@@ -287,6 +304,7 @@ def release_partition(ctx: RunContext, dataset_id: str, protected: dict[str, Any
     rows = 0
     with ctx.root.open_parquet(protected["staging"]) as src, \
             ctx.root.parquet_writer(out_rel, src.schema_arrow) as writer:
+        diversity = sensitive_values(ctx, dataset_id, src.schema_arrow.names)
         for batch in src.iter_batches(batch_size=BATCH_ROWS):
             if small:
                 batch = batch.filter(kept_rows(batch, qis, small))
@@ -294,13 +312,19 @@ def release_partition(ctx: RunContext, dataset_id: str, protected: dict[str, Any
             rows += batch.num_rows
             for g in groups:
                 g.add(batch)
+            if diversity is not None:
+                diversity.add(batch)
     aggregates = ctx.staging(dataset_id, f"aggregates/released-{part(i)}.json")
     ctx.root.write_json(aggregates, {"groups": [g.to_dict() for g in groups]})
+    if diversity is not None:  # keyed by data values: written encrypted, only its path travels
+        diversity_rel = ctx.staging(dataset_id, f"aggregates/diversity-{part(i)}.parquet")
+        ctx.root.write_table(diversity_rel, diversity.to_table())
     loaded = partition_agreement(ctx.loaded, dataset_id)
     result = check_privacy(ctx.root.read_table(out_rel), loaded, dataset_id, run_id=ctx.run_id)
     check = _gate_partition(ctx, dataset_id, "privacy", result, protected["partition"], i)
     return {"dataset": dataset_id, "staging": out_rel, "rows": rows, "rows_in": protected["rows"], "index": i,
-            "partition": protected["partition"], "aggregates": aggregates, "check_privacy": check}
+            "partition": protected["partition"], "aggregates": aggregates, "check_privacy": check,
+            **({"diversity": {"path": diversity_rel, "quasi_identifiers": diversity.qis}} if diversity else {})}
 
 
 # -- reduce: the whole dataset's gates, one release ------------------------------------------
@@ -351,7 +375,8 @@ def _bias_outcomes(ctx: RunContext, dataset_id: str, raw: list[GroupCounts], rel
 
 def combine(ctx: RunContext, dataset_id: str, *, mapped: list[dict[str, Any]], released: list[dict[str, Any]],
             classes: dict[str, Any] | None = None) -> dict[str, Any]:
-    """k-anonymity and bias over the whole dataset from the partitions' aggregates; the released parts, in order."""
+    """k-anonymity, l-diversity and bias over the whole dataset from the partitions' aggregates; the released
+    parts, in order."""
     from pactline.checks.result import CheckResult, Outcome
 
     released = sorted(released, key=lambda r: r["index"])
@@ -370,9 +395,27 @@ def combine(ctx: RunContext, dataset_id: str, *, mapped: list[dict[str, Any]], r
                                {"classes": classes["classes"], "suppressed": classes["suppressed"]},
                                "privacy.k_anonymity", f"every combination of {', '.join(classes['quasi_identifiers'])} "
                                f"is shared by at least {kanon.k} rows over all partitions"))
+    extras: dict[str, Any] = {"rows": sum(r["rows"] for r in released)}
+    ldiv = ctx.agreement.privacy.l_diversity
+    if ldiv and any("diversity" in r for r in released):
+        qis = next(r["diversity"]["quasi_identifiers"] for r in released if "diversity" in r)
+        merged = SensitiveValues(qis, ldiv.sensitive_column, ldiv.l)
+        for r in released:
+            if "diversity" in r:
+                merged.merge(SensitiveValues.from_table(qis, ldiv.sensitive_column, ldiv.l,
+                                                        ctx.root.read_table(r["diversity"]["path"])))
+        found = merged.summary()
+        privacy.append(Outcome("expect_sensitive_column_to_be_l_diverse", merged.qis, found["min_distinct"],
+                               {"l": ldiv.l, "sensitive_column": ldiv.sensitive_column, "quasi_identifiers": merged.qis},
+                               found["min_distinct"] is None or found["min_distinct"] >= ldiv.l,
+                               {k: v for k, v in found.items() if k != "min_distinct"}, "privacy.l_diversity",
+                               f"{ldiv.sensitive_column} takes at least {ldiv.l} distinct values among rows sharing "
+                               f"{', '.join(merged.qis)} over all partitions"))
+    elif ldiv:
+        extras["skipped"] = [f"l-diversity: {ldiv.sensitive_column} or quasi-identifiers not in dataset {dataset_id}"]
     results["privacy"] = CheckResult("privacy", f"{ctx.loaded.id}.{dataset_id}.privacy", ctx.loaded.id, dataset_id,
                                      all(o.success for o in privacy), privacy, ctx.loaded.fingerprint, ctx.run_id,
-                                     extras={"rows": sum(r["rows"] for r in released)})
+                                     extras=extras)
     raw = _merged_groups(ctx, [m["aggregates"] for m in mapped])
     rel = _merged_groups(ctx, [r["aggregates"] for r in released])
     if raw:
