@@ -179,6 +179,39 @@ def test_summed_aggregates_equal_whole_dataset_numbers():
     assert counts["rare"] == pd.Series(table["rare"].to_pylist()).value_counts().to_dict()
 
 
+@pytest.mark.parametrize("buckets", [1, 3, 8])
+def test_uniqueness_over_buckets_counts_what_gx_counts_on_the_whole_column(tmp_path, buckets):
+    """Duplicates within and across partitions, nulls ignored, the same count as GX's unique expectation."""
+    import random
+
+    from pactline.partition.uniqueness import count_duplicates, write_buckets
+
+    rng = random.Random(buckets)
+    root = DataRoot(str(tmp_path / "root"))
+    for kind, make in (("string", lambda: f"tx{rng.randint(0, 2500)}"), ("int64", lambda: rng.randint(0, 2500)),
+                       ("dictionary", lambda: f"c{rng.randint(0, 40)}")):
+        values = [make() if rng.random() > 0.05 else None for _ in range(2000)]
+        column = pa.array(values)
+        if kind == "dictionary":
+            column = column.dictionary_encode()
+        parts = []
+        for i, start in enumerate(range(0, len(values), 450)):  # five partitions, the last a short one
+            rel = f"u/{kind}-{i}.parquet"
+            chunk = column.slice(start, 450)
+            with root.parquet_writer(rel, pa.schema([("value", chunk.type)])) as w:
+                parts.append({"path": rel, "buckets": write_buckets(w, chunk, buckets)})
+        found = count_duplicates(root, "c", parts, buckets)
+        series = pd.Series([v for v in values if v is not None])
+        assert found.rows == len(series)
+        assert found.duplicated_rows == int(series.duplicated(keep=False).sum()) > 0
+        assert found.duplicated_values == int((series.value_counts() > 1).sum())
+    unique = pa.array([f"id{i}" for i in range(300)])
+    with root.parquet_writer("u/unique.parquet", pa.schema([("value", pa.string())])) as w:
+        groups = write_buckets(w, unique, buckets)
+    assert len(groups) == min(buckets, 300) and groups == sorted(groups)  # one row group per non-empty bucket
+    assert count_duplicates(root, "c", [{"path": "u/unique.parquet", "buckets": groups}], buckets).unique_share == 1.0
+
+
 # -- the plan ----------------------------------------------------------------------------------
 
 
@@ -271,6 +304,37 @@ def test_l_diversity_over_partitions_matches_the_whole_release(workspace, tmp_pa
     outcome = next(o for o in outcomes if o["expectation"] == "expect_sensitive_column_to_be_l_diverse")
     assert outcome["observed"] == min(expected["min_distinct"], l_value)
     assert outcome["success"] == passed and outcome["clause"] == "privacy.l_diversity"
+
+
+def test_a_duplicate_across_partitions_fails_the_quality_gate(workspace, tmp_path, monkeypatch):
+    """transaction_id is unique within each partition but one id is in two: prepare stops the run."""
+    import datetime as dt
+
+    from pactline.checks import CheckFailed
+    from pactline.keys import KeyStore
+    from pactline.pipeline.context import RunContext
+
+    monkeypatch.setenv("PACTLINE_SECRET_FRAUD_PSEUDONYM_KEY", "7a" * 32)
+    data = workspace / "data" / "fraud"
+    files = split_csv(data / "transactions.csv", data / "transactions_parts", 3)
+    first = files[0].read_text().splitlines()
+    files[2].write_text(files[2].read_text().rstrip("\n") + "\n" + first[1] + "\n")  # part 0's first row, again
+    path = partitioned_fraud(workspace / "agreements", "../data/fraud/transactions_parts/*.csv")
+    events: list = []
+    ctx = RunContext(loaded=load_agreement(path), run_id="manual__dup", as_of=dt.date(2027, 1, 1),
+                     root=DataRoot(str(tmp_path / "root")), keystore=KeyStore(),
+                     recorder=lambda e, payload: events.append((e, payload)))
+    with pytest.raises(CheckFailed) as failed:
+        run_partitioned_steps(ctx, "transactions")
+    outcome = next(o for o in failed.value.result.results if o.expectation == "expect_column_values_to_be_unique")
+    assert not outcome.success and outcome.columns == ["transaction_id"]
+    assert outcome.details["unexpected_count"] == 2 and outcome.details["duplicated_values"] == 1
+    assert outcome.details["element_count"] == 301 and outcome.details["partitions"] == 3
+    # each partition alone passed its own checks; the whole dataset did not, and the steward hears of it
+    passed = [p for e, p in events if e == "check.result" and p.get("partition")]
+    assert len(passed) == 3 and all(p["passed"] for p in passed)
+    assert [p for e, p in events if e == "incident.opened" and p["kind"] == "gate.quality"]
+    assert not [e for e, _ in events if e == "transform.applied"]  # nothing was protected, nothing released
 
 
 # -- the DAG -----------------------------------------------------------------------------------

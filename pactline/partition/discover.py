@@ -10,7 +10,7 @@ import contextlib
 import posixpath
 import tempfile
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -33,6 +33,7 @@ class Partition:
     format: str
     row_groups: tuple[int, ...] | None = None  # a slice of a Parquet file; None: the whole file
     rows: int | None = None  # known from the Parquet footer; CSV rows are counted at map_schema
+    of: int = 1  # how many partitions the source has (uniqueness buckets: pactline.partition.uniqueness)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -113,7 +114,7 @@ def list_partitions(source: Source, base_dir: Path) -> list[Partition]:
                 out.append(Partition(len(out), full, label, source.format, groups, rows))
         else:
             out.append(Partition(len(out), full, name, source.format))
-    return out
+    return [replace(p, of=len(out)) for p in out]
 
 
 @contextlib.contextmanager

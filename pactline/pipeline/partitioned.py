@@ -2,8 +2,9 @@
 
     list_partitions                      the partitions the mapped tasks expand over
     ingest_partition*  map_partition*    a content-hashed landing copy, then mapped types (+ raw aggregates)
-    scan_partition*    quality_partition*  sampled PII scan; quality rules that hold row by row
-    prepare                              reduce: union of scan overrides, global category counts, row counts
+    scan_partition*    quality_partition*  sampled PII scan; quality rules that hold row by row (+ unique values, bucketed)
+    prepare                              reduce: union of scan overrides, global category counts, row counts,
+                                         uniqueness over all partitions
     protect_partition*                   streaming protect with the global counts (+ class sizes)
     k_classes                            reduce: global equivalence-class sizes, what suppression removes
     release_partition*                   suppression with the global sizes, residual-PII check (+ released aggregates)
@@ -132,7 +133,7 @@ def ingest_partition(ctx: RunContext, dataset_id: str, partition: dict[str, Any]
         raise DataError(f"dataset {dataset_id}: partition {p.name} of {ds.source.uri} not found") from None
     result = {**result, "partition": p.name, "index": p.index}
     ctx.record("data.ingested", **result)
-    return result
+    return {**result, "of": p.of}
 
 
 def map_partition(ctx: RunContext, dataset_id: str, ingested: dict[str, Any]) -> dict[str, Any]:
@@ -157,7 +158,8 @@ def map_partition(ctx: RunContext, dataset_id: str, ingested: dict[str, Any]) ->
     aggregates = ctx.staging(dataset_id, f"aggregates/raw-{part(i)}.json")
     ctx.root.write_json(aggregates, {"categories": {n: dict(c) for n, c in categories.items()},
                                      "groups": [g.to_dict() for g in groups]})
-    return {**result, "index": i, "partition": ingested["partition"], "aggregates": aggregates}
+    return {**result, "index": i, "partition": ingested["partition"], "aggregates": aggregates,
+            "of": ingested.get("of", 1)}
 
 
 def scan_partition(ctx: RunContext, dataset_id: str, mapped: dict[str, Any], *,
@@ -167,13 +169,31 @@ def scan_partition(ctx: RunContext, dataset_id: str, mapped: dict[str, Any], *,
     return {**out, "index": mapped["index"], "partition": mapped["partition"]}
 
 
-def quality_partition(ctx: RunContext, dataset_id: str, mapped: dict[str, Any]) -> dict[str, Any]:
-    from pactline.checks import check_quality
+def unique_rules(ctx: RunContext, dataset_id: str) -> list[tuple[int, Any]]:
+    """The agreement's `unique` rules on this dataset, with their index in quality_rules."""
+    return [(j, r) for j, r in enumerate(ctx.agreement.quality_rules) if r.dataset == dataset_id and r.rule == "unique"]
 
+
+def quality_partition(ctx: RunContext, dataset_id: str, mapped: dict[str, Any]) -> dict[str, Any]:
+    """The row-by-row rules on one partition (uniqueness within it too); a unique column's values bucketed
+    for the check over all partitions in prepare."""
+    from pactline.checks import check_quality
+    from pactline.partition.uniqueness import write_buckets
+
+    i = mapped["index"]
+    table = ctx.root.read_table(mapped["staging"])
     loaded = partition_agreement(ctx.loaded, dataset_id)
-    result = check_quality(ctx.root.read_table(mapped["staging"]), loaded, dataset_id, run_id=ctx.run_id)
-    out = _gate_partition(ctx, dataset_id, "quality", result, mapped["partition"], mapped["index"])
-    return {**out, "index": mapped["index"], "partition": mapped["partition"], "rows": mapped["rows"]}
+    result = check_quality(table, loaded, dataset_id, run_id=ctx.run_id)
+    out = _gate_partition(ctx, dataset_id, "quality", result, mapped["partition"], i)
+    unique: dict[str, Any] = {}
+    for j, rule in unique_rules(ctx, dataset_id):
+        if rule.column in table.column_names:  # values of the data: written encrypted, only the path travels
+            rel = ctx.staging(dataset_id, f"aggregates/unique-{j}-{part(i)}.parquet")
+            column = table[rule.column]
+            with ctx.root.parquet_writer(rel, pa.schema([("value", column.type)])) as writer:
+                unique[str(j)] = {"path": rel, "buckets": write_buckets(writer, column, mapped.get("of", 1))}
+    return {**out, "index": i, "partition": mapped["partition"], "rows": mapped["rows"],
+            "of": mapped.get("of", 1), "unique": unique}
 
 
 # -- reduce: before protect ------------------------------------------------------------------
@@ -181,7 +201,8 @@ def quality_partition(ctx: RunContext, dataset_id: str, mapped: dict[str, Any]) 
 
 def prepare(ctx: RunContext, dataset_id: str, mapped: list[dict[str, Any]], scans: list[dict[str, Any]],
             quality: list[dict[str, Any]]) -> dict[str, Any]:
-    """One set of overrides and category counts for every partition, and the row-count rules on the total."""
+    """One set of overrides and category counts for every partition; the row-count rules on the total and the
+    uniqueness rules over all partitions."""
     from pactline.checks.result import CheckResult, Outcome
 
     overrides: dict[str, str] = {}
@@ -198,6 +219,7 @@ def prepare(ctx: RunContext, dataset_id: str, mapped: list[dict[str, Any]], scan
             outcomes.append(Outcome("expect_table_row_count_to_be_between", [], rows,
                                     {"min": rule.min, "max": rule.max}, ok, {"partitions": len(mapped)},
                                     f"quality_rules[{j}]", f"row count between {rule.min} and {rule.max}"))
+    outcomes += _unique_outcomes(ctx, dataset_id, quality)
     result = CheckResult("quality", f"{ctx.loaded.id}.{dataset_id}.quality", ctx.loaded.id, dataset_id,
                          all(o.success for o in outcomes), outcomes, ctx.loaded.fingerprint, ctx.run_id,
                          extras={"rows": rows, "partitions": len(mapped),
@@ -209,6 +231,27 @@ def prepare(ctx: RunContext, dataset_id: str, mapped: list[dict[str, Any]], scan
     ctx.record("partitions.prepared", dataset=dataset_id, partitions=len(mapped), rows=rows, overrides=overrides)
     return {"dataset": dataset_id, "rows": rows, "partitions": len(mapped), "overrides": overrides,
             "categories": categories}
+
+
+def _unique_outcomes(ctx: RunContext, dataset_id: str, quality: list[dict[str, Any]]) -> list[Any]:
+    """Each `unique` rule over all partitions (the partitions' own checks saw duplicates within them only)."""
+    from pactline.checks.result import Outcome
+    from pactline.partition.uniqueness import count_duplicates
+
+    outcomes = []
+    for j, rule in unique_rules(ctx, dataset_id):
+        parts = [q["unique"][str(j)] for q in sorted(quality, key=lambda q: q["index"]) if str(j) in q.get("unique", {})]
+        if not parts:
+            continue
+        found = count_duplicates(ctx.root, rule.column, parts, buckets=quality[0].get("of", 1))
+        share = found.unique_share
+        share_text = "" if rule.mostly == 1 else f" in at least {rule.mostly:.0%} of rows"
+        outcomes.append(Outcome("expect_column_values_to_be_unique", [rule.column], share, {"mostly": rule.mostly},
+                                share >= rule.mostly,
+                                {"element_count": found.rows, "unexpected_count": found.duplicated_rows,
+                                 "duplicated_values": found.duplicated_values, "partitions": len(parts)},
+                                f"quality_rules[{j}]", f"{rule.column} is unique over all partitions{share_text}"))
+    return outcomes
 
 
 def protect_partition(ctx: RunContext, dataset_id: str, mapped: dict[str, Any], prepared: dict[str, Any],
