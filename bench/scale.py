@@ -20,7 +20,8 @@ throughput at least 1.7x that of one. --cold adds a run with a cold fork server 
 each task imports GX and loads spaCy itself, as a worker without operators.celery_config does).
 
 The agreement is the fraud agreement's transactions dataset (pseudonymised email, redacted IBAN,
-age bands, k-anonymity over age and gender with suppression, a bias check on gender), with the
+age bands, transaction id unique over all partitions, k-anonymity over age and gender with
+suppression, a bias check on gender), with the
 transaction id an integer so the residual-PII scan has no free-text column to run Presidio over
 row by row (that scan costs the same per row with or without partitions).
 """
@@ -76,6 +77,7 @@ datasets:
                transformation: {kind: keep}}
       is_fraud: {type: boolean, category: label, transformation: {kind: keep}}
 quality_rules:
+  - {dataset: transactions, column: transaction_id, rule: unique}
   - {dataset: transactions, column: amount_eur, rule: range, min: 0, max: 50000}
   - {dataset: transactions, column: is_fraud, rule: not_null}
   - {dataset: transactions, rule: row_count, min: 100}

@@ -23,10 +23,12 @@ from operators.steps import (
     ListPartitionsOperator,
     MapSchemaOperator,
     PartitionCheckQualityOperator,
+    PartitionCheckSyntheticOperator,
     PartitionIngestOperator,
     PartitionMapSchemaOperator,
     PartitionProtectOperator,
     PartitionScanPiiOperator,
+    PartitionSynthesizeOperator,
     PrepareOperator,
     ProtectOperator,
     PublishOperator,
@@ -79,6 +81,8 @@ PARTITIONED_OPERATORS = {
     "k_classes": KClassesOperator,
     "release": ReleasePartitionOperator,
     "combine": CombineOperator,
+    "synthesize": PartitionSynthesizeOperator,
+    "check_synthetic": PartitionCheckSyntheticOperator,
     "publish": PublishPartsOperator,
 }
 

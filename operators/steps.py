@@ -192,9 +192,35 @@ class CombineOperator(PactlineOperator):
                                    classes=upstream.get("k_classes"))
 
 
+class PartitionSynthesizeOperator(PactlineOperator):
+    step_kind = "synthesize"
+    ui_color = "#e8f5fd"
+
+    def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
+        return partitioned.synthesize_sample(ctx, self.dataset_id, self.step_params["output"],
+                                             mapped=upstream["map_schema"], combined=upstream["combine"],
+                                             training_rows=self.step_params["training_rows"])
+
+
+class PartitionCheckSyntheticOperator(PactlineOperator):
+    step_kind = "check_synthetic"
+    ui_color = "#f3e8fd"
+
+    def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
+        output = self.step_params["output"]
+        synth = upstream[f"synthesize_{output}"]  # bias drift against the raw sample, not the whole raw dataset
+        return check_synthetic(ctx, self.dataset_id, output, synth, mapped=synth["raw_sample"],
+                               bias=self.step_params["bias"])
+
+
 class PublishPartsOperator(PactlineOperator):
     step_kind = "publish"
     ui_color = "#fef7e0"
 
     def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
-        return publish_parts(ctx, self.step_params["output"], upstream, upstream["combine"])
+        output = self.step_params["output"]
+        if self.step_params["kind"] == "synthetic":  # one file, trained on a sample of the partitions
+            lineage = {k: v for k, v in upstream.items()  # the inputs and the reduce steps, not every partition's
+                       if k in ("ingest", "map_schema") or (k not in self.mapped_upstream and k != "released")}
+            return publish(ctx, output, lineage, upstream[f"synthesize_{output}"]["staging"])
+        return publish_parts(ctx, output, upstream, upstream["combine"])

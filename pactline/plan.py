@@ -12,7 +12,6 @@ from typing import Any
 
 from pactline.agreement import LoadedAgreement
 from pactline.agreement.model import Dataset, Output
-from pactline.errors import PolicyViolation
 
 # Step kinds, in data-flow order within a dataset.
 INGEST, MAP_SCHEMA, SCAN_PII, CHECK_QUALITY, PROTECT, CHECK_PRIVACY, CHECK_BIAS = (
@@ -23,6 +22,9 @@ SUPPRESS, SYNTHESIZE, CHECK_SYNTHETIC, APPROVE, PUBLISH = (
 )
 # Partitioned datasets only: the list the mapped steps expand over, and the reduce steps.
 LIST_PARTITIONS, PREPARE, K_CLASSES, RELEASE, COMBINE = "list_partitions", "prepare", "k_classes", "release", "combine"
+# A synthesizer of a partitioned dataset trains on a seeded uniform sample of at most this many rows (a
+# smaller dataset whole): fitting and evaluating a synthesizer grow faster than linearly in rows.
+SYNTHETIC_TRAINING_ROWS = 50_000
 
 
 @dataclass(frozen=True)
@@ -123,16 +125,19 @@ def _steps(loaded: LoadedAgreement, ds: Dataset) -> tuple[Step, ...]:
         steps.append(Step(CHECK_BIAS, CHECK_BIAS, (CHECK_PRIVACY,)))
         released_gate = CHECK_BIAS
     for out in outputs:
-        upstream: tuple[str, ...] = (released_gate,)
-        if out.kind == "synthetic":
-            synth = out.synthesizer.model_dump(mode="json") if out.synthesizer else {}
-            steps.append(Step(f"{SYNTHESIZE}_{out.id}", SYNTHESIZE, (released_gate,),
-                              {"output": out.id, **synth}))
-            steps.append(Step(f"{CHECK_SYNTHETIC}_{out.id}", CHECK_SYNTHETIC, (f"{SYNTHESIZE}_{out.id}",),
-                              {"output": out.id, "bias": has_bias}))
-            upstream = (f"{CHECK_SYNTHETIC}_{out.id}",)
-        steps += _release_steps(out, upstream)
+        steps += _synthetic_steps(out, released_gate, has_bias) + _release_steps(
+            out, (f"{CHECK_SYNTHETIC}_{out.id}",) if out.kind == "synthetic" else (released_gate,))
     return tuple(steps)
+
+
+def _synthetic_steps(out: Output, after: str, has_bias: bool, extra: dict | None = None) -> list[Step]:
+    """A synthetic output's synthesize and check_synthetic steps (none for a protected output)."""
+    if out.kind != "synthetic":
+        return []
+    synth = out.synthesizer.model_dump(mode="json") if out.synthesizer else {}
+    return [Step(f"{SYNTHESIZE}_{out.id}", SYNTHESIZE, (after,), {"output": out.id, **synth, **(extra or {})}),
+            Step(f"{CHECK_SYNTHETIC}_{out.id}", CHECK_SYNTHETIC, (f"{SYNTHESIZE}_{out.id}",),
+                 {"output": out.id, "bias": has_bias})]
 
 
 def _partitioned_steps(loaded: LoadedAgreement, ds: Dataset) -> tuple[Step, ...]:
@@ -143,7 +148,6 @@ def _partitioned_steps(loaded: LoadedAgreement, ds: Dataset) -> tuple[Step, ...]
     k-anonymity and l-diversity gates run on summed aggregates (combine). Publish writes one version of all parts.
     """
     agreement = loaded.agreement
-    where = f"datasets[{agreement.datasets.index(ds)}].source"
     mapped = {"mapped": True}
     kanon = agreement.privacy.k_anonymity
     qis = [c for c in kanon.quasi_identifiers if c in ds.columns] if kanon else []
@@ -162,11 +166,10 @@ def _partitioned_steps(loaded: LoadedAgreement, ds: Dataset) -> tuple[Step, ...]
                                                              "max_suppressed_rate": kanon.max_suppressed_rate}))
     steps.append(Step(RELEASE, RELEASE, (steps[-1].task_id,), mapped))
     steps.append(Step(COMBINE, COMBINE, (RELEASE,)))
+    has_bias = any(b.dataset == ds.id for b in agreement.bias_checks)
     for out in agreement.outputs_for(ds.id):
-        if out.kind == "synthetic":
-            raise PolicyViolation(where, f"dataset {ds.id}: synthetic output {out.id} is not yet trained on a "
-                                         "partitioned input; give the source as one file")
-        steps += _release_steps(out, (COMBINE,))
+        steps += _synthetic_steps(out, COMBINE, has_bias, {"training_rows": SYNTHETIC_TRAINING_ROWS}) + _release_steps(
+            out, (f"{CHECK_SYNTHETIC}_{out.id}",) if out.kind == "synthetic" else (COMBINE,))
     return tuple(steps)
 
 
@@ -201,6 +204,8 @@ def render_text(plan: Plan) -> str:
         for s in ds.steps:
             after = f" after {', '.join(s.upstream)}" if s.upstream else ""
             each = " [one per partition]" if s.params.get("mapped") else ""
+            if s.params.get("training_rows"):
+                each = f" [trained on a sample of at most {s.params['training_rows']:,} rows]"
             lines.append(f"    {ds.id}.{s.task_id}{each}{after}")
         lines.append("  columns:")
         width = max(len(c.name) for c in ds.columns)

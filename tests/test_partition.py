@@ -232,12 +232,41 @@ def test_plan_maps_per_partition_steps_and_reduces(workspace):
     assert "transactions.protect [one per partition] after prepare" in render_text(plan)
 
 
-def test_partitioned_synthetic_output_is_refused(workspace):
-    from pactline.errors import PolicyViolation
+def test_partitioned_synthetic_output_trains_on_a_sample_after_combine(workspace):
+    from pactline.plan import SYNTHETIC_TRAINING_ROWS
 
     path = partitioned_fraud(workspace / "agreements", "../data/fraud/parts/*.csv", synthetic=True)
-    with pytest.raises(PolicyViolation, match="synthetic output transactions-synthetic"):
-        build_plan(load_agreement(path))
+    tx = build_plan(load_agreement(path)).dataset("transactions")
+    steps = {s.task_id: s for s in tx.steps}
+    synth = steps["synthesize_transactions-synthetic"]
+    assert synth.upstream == ("combine",) and not synth.params.get("mapped")
+    assert synth.params["training_rows"] == SYNTHETIC_TRAINING_ROWS and synth.params["seed"] == 42
+    assert steps["check_synthetic_transactions-synthetic"].params["bias"]
+    assert steps["publish_transactions-synthetic"].upstream == ("check_synthetic_transactions-synthetic",)
+    from pactline.plan import render_text
+
+    assert "synthesize_transactions-synthetic [trained on a sample of at most 50,000 rows] after combine" in (
+        render_text(build_plan(load_agreement(path))))
+
+
+def test_sample_of_partitions_is_proportional_seeded_and_bounded(tmp_path):
+    from pactline.partition.sample import sample_parts, shares
+
+    assert shares([10, 20, 30], 100) == [10, 20, 30]  # no larger than the sample: whole
+    assert shares([100, 200, 301], 60) == [10, 20, 30] and sum(shares([7, 7, 7], 10)) == 10
+    root = DataRoot(str(tmp_path / "root"))
+    parts = []
+    for i, n in enumerate([500, 1500, 1000]):
+        start = sum(n for _, n in parts)
+        root.write_table(f"p/{i}.parquet", pa.table({"id": pa.array(range(start, start + n), pa.int64())}))
+        parts.append((f"p/{i}.parquet", n))
+    sample = sample_parts(root, parts, 300, seed=7)
+    ids = sample["id"].to_pylist()
+    assert len(ids) == len(set(ids)) == 300 and ids == sorted(ids)  # without replacement, in partition order
+    assert [sum(lo <= x < hi for x in ids) for lo, hi in ((0, 500), (500, 2000), (2000, 3000))] == [50, 150, 100]
+    assert sample.equals(sample_parts(root, parts, 300, seed=7))  # a re-run draws the same rows
+    assert not sample.equals(sample_parts(root, parts, 300, seed=8))
+    assert sample_parts(root, parts, 5000, seed=7)["id"].to_pylist() == list(range(3000))  # small: whole, in order
 
 
 # -- the steps in one process -------------------------------------------------------------------
@@ -384,3 +413,31 @@ def test_partitioned_dag_releases_what_one_file_releases(airflow_home, workspace
     events = [e.event for e in ledger.entries() if (e.payload or {}).get("run_id") == run.run_id]
     assert events.count("data.ingested") == 5 and "partitions.combined" in events
     assert ledger.verify().ok
+
+
+@pytest.mark.slow
+def test_partitioned_synthetic_release_equals_the_one_file_release(airflow_home, workspace, monkeypatch):
+    """A dataset no larger than the training sample trains on every released row, in order: the same
+    synthetic rows as the one-file run, gated the same way, published as one file."""
+    from tests.test_e2e import run_dag
+
+    monkeypatch.setenv("PACTLINE_SECRET_FRAUD_PSEUDONYM_KEY", "7a" * 32)
+    data = workspace / "data" / "fraud"
+    split_csv(data / "transactions.csv", data / "transactions_parts", 3)
+    agreements = workspace / "agreements"
+    single = run_dag(partitioned_fraud(agreements, None, synthetic=True))
+    assert str(single.state).endswith("success"), single.state
+    loaded = load_agreement(agreements / "fraud.yaml")
+    _, expected = read_release(loaded.id, "transactions-synthetic", single.run_id)
+
+    run = run_dag(partitioned_fraud(agreements, "../data/fraud/transactions_parts/*.csv", synthetic=True))
+    assert str(run.state).endswith("success"), run.state
+    manifest, synthetic = read_release(loaded.id, "transactions-synthetic", run.run_id)
+    assert synthetic.equals(expected) and synthetic.num_rows > 0
+    assert [i["partition"] for i in manifest["inputs"]] == [f"part-{i:03d}.csv" for i in range(3)]
+    assert manifest["rows"]["ingested"] == 300 and [f["path"] for f in manifest["files"]] == ["data.parquet"]
+    trained = manifest["steps"]["synthesize_transactions-synthetic"]
+    assert trained["sampled_from"] == manifest["steps"]["combine"]["rows"]
+    assert trained["train_rows"] + trained["holdout_rows"] == trained["sampled_from"]
+    assert manifest["steps"]["check_synthetic_transactions-synthetic"]["passed"]
+    assert not any(isinstance(v, list) for v in manifest["steps"].values())  # no per-partition results in it

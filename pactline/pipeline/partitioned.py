@@ -10,6 +10,7 @@
     release_partition*                   suppression with the global sizes, residual-PII check (+ released aggregates)
     combine                              reduce: k-anonymity, l-diversity and bias gates from the summed aggregates;
                                          the released parts as one dataset for publish
+    synthesize_sample                    a synthetic output trained on a seeded sample of the partitions
 
 (* = one task per partition.) Aggregates keyed by data values (categories, classes, groups) are
 written encrypted to the run's staging version; XCom carries only paths, counts and hashes.
@@ -416,6 +417,26 @@ def _bias_outcomes(ctx: RunContext, dataset_id: str, raw: list[GroupCounts], rel
     return outcomes, groups
 
 
+def _l_diversity_outcome(ctx: RunContext, released: list[dict[str, Any]]):
+    """Distinct l-diversity over all partitions: the partitions' distinct sensitive values per class, united."""
+    from pactline.checks.result import Outcome
+
+    ldiv = ctx.agreement.privacy.l_diversity
+    qis = next(r["diversity"]["quasi_identifiers"] for r in released if "diversity" in r)
+    merged = SensitiveValues(qis, ldiv.sensitive_column, ldiv.l)
+    for r in released:
+        if "diversity" in r:
+            merged.merge(SensitiveValues.from_table(qis, ldiv.sensitive_column, ldiv.l,
+                                                    ctx.root.read_table(r["diversity"]["path"])))
+    found = merged.summary()
+    smallest = found.pop("min_distinct")
+    return Outcome("expect_sensitive_column_to_be_l_diverse", qis, smallest,
+                   {"l": ldiv.l, "sensitive_column": ldiv.sensitive_column, "quasi_identifiers": qis},
+                   smallest is None or smallest >= ldiv.l, found, "privacy.l_diversity",
+                   f"{ldiv.sensitive_column} takes at least {ldiv.l} distinct values among rows sharing "
+                   f"{', '.join(qis)} over all partitions")
+
+
 def combine(ctx: RunContext, dataset_id: str, *, mapped: list[dict[str, Any]], released: list[dict[str, Any]],
             classes: dict[str, Any] | None = None) -> dict[str, Any]:
     """k-anonymity, l-diversity and bias over the whole dataset from the partitions' aggregates; the released
@@ -441,19 +462,7 @@ def combine(ctx: RunContext, dataset_id: str, *, mapped: list[dict[str, Any]], r
     extras: dict[str, Any] = {"rows": sum(r["rows"] for r in released)}
     ldiv = ctx.agreement.privacy.l_diversity
     if ldiv and any("diversity" in r for r in released):
-        qis = next(r["diversity"]["quasi_identifiers"] for r in released if "diversity" in r)
-        merged = SensitiveValues(qis, ldiv.sensitive_column, ldiv.l)
-        for r in released:
-            if "diversity" in r:
-                merged.merge(SensitiveValues.from_table(qis, ldiv.sensitive_column, ldiv.l,
-                                                        ctx.root.read_table(r["diversity"]["path"])))
-        found = merged.summary()
-        privacy.append(Outcome("expect_sensitive_column_to_be_l_diverse", merged.qis, found["min_distinct"],
-                               {"l": ldiv.l, "sensitive_column": ldiv.sensitive_column, "quasi_identifiers": merged.qis},
-                               found["min_distinct"] is None or found["min_distinct"] >= ldiv.l,
-                               {k: v for k, v in found.items() if k != "min_distinct"}, "privacy.l_diversity",
-                               f"{ldiv.sensitive_column} takes at least {ldiv.l} distinct values among rows sharing "
-                               f"{', '.join(merged.qis)} over all partitions"))
+        privacy.append(_l_diversity_outcome(ctx, released))
     elif ldiv:
         extras["skipped"] = [f"l-diversity: {ldiv.sensitive_column} or quasi-identifiers not in dataset {dataset_id}"]
     results["privacy"] = CheckResult("privacy", f"{ctx.loaded.id}.{dataset_id}.privacy", ctx.loaded.id, dataset_id,
@@ -471,7 +480,26 @@ def combine(ctx: RunContext, dataset_id: str, *, mapped: list[dict[str, Any]], r
         with check_steps.local_reports(ctx, dataset_id) as folder:
             out[f"check_{kind}"] = check_steps._finish(ctx, dataset_id, kind, result, folder)
     rows = sum(r["rows"] for r in released)
-    result = {"dataset": dataset_id, "parts": [r["staging"] for r in released], "rows": rows,
+    result = {"dataset": dataset_id, "parts": [r["staging"] for r in released],
+              "part_rows": [r["rows"] for r in released], "rows": rows,
               "rows_in": sum(m["rows"] for m in mapped), "partitions": len(released), **out}
-    ctx.record("partitions.combined", **{k: v for k, v in result.items() if k != "parts"})
+    ctx.record("partitions.combined", **{k: v for k, v in result.items() if k not in ("parts", "part_rows")})
     return result
+
+
+def synthesize_sample(ctx: RunContext, dataset_id: str, output_id: str, *, mapped: list[dict[str, Any]],
+                      combined: dict[str, Any], training_rows: int) -> dict[str, Any]:
+    """A synthetic output of a partitioned dataset, trained on at most `training_rows` rows sampled from the
+    partitions (raw or released, as `train_on` says); a raw sample of the same size is kept for check_synthetic's
+    bias drift, which compares synthetic group rates with the raw ones."""
+    from pactline.partition.sample import sample_parts
+    from pactline.pipeline.synth_step import synthetic_output, train_and_sample
+
+    params = synthetic_output(ctx, output_id).synthesizer
+    raw = [(m["staging"], m["rows"]) for m in sorted(mapped, key=lambda m: m["index"])]
+    source = raw if params.train_on == "raw" else list(zip(combined["parts"], combined["part_rows"], strict=True))
+    real = sample_parts(ctx.root, source, training_rows, params.seed)
+    reference = ctx.staging(dataset_id, f"raw_sample_{output_id}.parquet")
+    ctx.root.write_table(reference, real if source is raw else sample_parts(ctx.root, raw, training_rows, params.seed))
+    return train_and_sample(ctx, dataset_id, output_id, real, sampled_from=sum(n for _, n in source),
+                            raw_sample=reference)

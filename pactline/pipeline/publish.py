@@ -47,6 +47,22 @@ def transformations(ctx: RunContext, output: Output) -> dict[str, Any]:
     return {name: col.transformation.model_dump(mode="json", exclude={"examples"}) for name, col in ds.columns.items()}
 
 
+def lineage_inputs(lineage: dict[str, Any]) -> tuple[list[dict[str, Any]], int, list[str]]:
+    """The manifest's inputs, rows ingested and undeclared columns dropped: from the one ingest of a file,
+    or from each partition's ingest and map_schema of a partitioned dataset."""
+    ingest, mapped = lineage["ingest"], lineage["map_schema"]
+    if isinstance(ingest, dict):
+        return ([{"source_uri": ingest["source_uri"], "sha256": ingest["sha256"], "bytes": ingest["bytes"],
+                  "landing": ingest["landing"], "version_id": ingest.get("version_id")}],
+                mapped["rows"], mapped["dropped_undeclared"])
+    by_index = {m["index"]: m for m in mapped}
+    inputs = [{"source_uri": i["source_uri"], "partition": i["partition"], "sha256": i["sha256"], "bytes": i["bytes"],
+               "landing": i["landing"], "version_id": i.get("version_id"), "rows": by_index[i["index"]]["rows"]}
+              for i in sorted(ingest, key=lambda r: r["index"])]
+    return (inputs, sum(m["rows"] for m in mapped),
+            sorted({c for m in mapped for c in m["dropped_undeclared"]}))
+
+
 def publish(ctx: RunContext, output_id: str, lineage: dict[str, Any], protected: str) -> dict[str, Any]:
     """Release `protected` (a staging parquet) as a new immutable version of `output_id`.
 
@@ -73,16 +89,16 @@ def publish(ctx: RunContext, output_id: str, lineage: dict[str, Any], protected:
     if stored is None or stored.sha256 != data_sha or stored.rows != meta.num_rows:
         ctx.root.delete(base, recursive=True)
         raise PactlineError(f"copy of {protected} to {base} is corrupt (hash or row count mismatch); nothing was released")
+    inputs, ingested, dropped = lineage_inputs(lineage)
     manifest = {
         **manifest_header(ctx, output, version, stored.version_id, now),
-        "inputs": [{"source_uri": lineage["ingest"]["source_uri"], "sha256": lineage["ingest"]["sha256"],
-                    "bytes": lineage["ingest"]["bytes"], "landing": lineage["ingest"]["landing"],
-                    "version_id": lineage["ingest"].get("version_id")}],
-        "rows": {"ingested": lineage["map_schema"]["rows"], "released": meta.num_rows},
+        "inputs": inputs,
+        "rows": {"ingested": ingested, "released": meta.num_rows},
         "schema": [{"name": f.name, "type": str(f.type)} for f in schema],
-        "dropped_undeclared_columns": lineage["map_schema"]["dropped_undeclared"],
+        "dropped_undeclared_columns": dropped,
         "transformations": transformations(ctx, output),
-        "steps": {k: v for k, v in lineage.items() if k not in ("ingest", "map_schema")},
+        # a partitioned dataset's per-partition results stay in the ledger; the reduce steps' come here
+        "steps": {k: v for k, v in lineage.items() if k not in ("ingest", "map_schema") and not isinstance(v, list)},
         # sha256 is of the file as stored; readers with access to the keyring decrypt it with any
         # engine that speaks Parquet modular encryption (the footer names version_id as the key)
         "files": [{"path": DATA, "sha256": data_sha, "bytes": size, "rows": meta.num_rows,

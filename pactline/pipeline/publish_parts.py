@@ -13,7 +13,7 @@ from typing import Any
 
 from pactline.errors import PactlineError
 from pactline.pipeline.context import RunContext
-from pactline.pipeline.publish import MANIFEST, manifest_header, sha256_of, transformations
+from pactline.pipeline.publish import MANIFEST, lineage_inputs, manifest_header, sha256_of, transformations
 from pactline.policy import Policy
 
 
@@ -45,18 +45,15 @@ def publish_parts(ctx: RunContext, output_id: str, lineage: dict[str, Any], comb
         version_id = stored.version_id
         files.append({"path": name, "sha256": data_sha, "bytes": size, "rows": rows,
                       "encryption": "parquet-modular/AES_GCM_V1"})
-    ingested = sorted(lineage["ingest"], key=lambda r: r["index"])
-    mapped = {m["index"]: m for m in lineage["map_schema"]}
+    inputs, ingested, dropped = lineage_inputs(lineage)
     released_rows = sum(f["rows"] for f in files)
     manifest = {
         **manifest_header(ctx, output, version, version_id, now),
         "partitioned": True,
-        "inputs": [{"source_uri": i["source_uri"], "partition": i["partition"], "sha256": i["sha256"],
-                    "bytes": i["bytes"], "landing": i["landing"], "version_id": i.get("version_id"),
-                    "rows": mapped[i["index"]]["rows"]} for i in ingested],
-        "rows": {"ingested": sum(m["rows"] for m in mapped.values()), "released": released_rows},
+        "inputs": inputs,
+        "rows": {"ingested": ingested, "released": released_rows},
         "schema": [{"name": f.name, "type": str(f.type)} for f in schema] if schema is not None else [],
-        "dropped_undeclared_columns": sorted({c for m in mapped.values() for c in m["dropped_undeclared"]}),
+        "dropped_undeclared_columns": dropped,
         "transformations": transformations(ctx, output),
         "steps": {k: v for k, v in lineage.items() if k in ("prepare", "k_classes", "combine", "approve")
                   or k.startswith("approve_")},

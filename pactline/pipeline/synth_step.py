@@ -18,7 +18,7 @@ from pactline.policy import Policy
 HOLDOUT = 0.2
 
 
-def _output(ctx: RunContext, output_id: str):
+def synthetic_output(ctx: RunContext, output_id: str):
     output = Policy(ctx.loaded).require_release(output_id, ctx.as_of)
     if output.kind != "synthetic" or output.synthesizer is None:
         raise PolicyViolation(f"outputs[{output_id}].kind", f"output {output_id!r} is not an agreed synthetic output")
@@ -26,13 +26,17 @@ def _output(ctx: RunContext, output_id: str):
 
 
 def synthesize(ctx: RunContext, dataset_id: str, output_id: str, *, mapped: str, released: str) -> dict[str, Any]:
+    params = synthetic_output(ctx, output_id).synthesizer
+    return train_and_sample(ctx, dataset_id, output_id, ctx.root.read_table(mapped if params.train_on == "raw"
+                                                                           else released))
+
+
+def train_and_sample(ctx: RunContext, dataset_id: str, output_id: str, real: Any, **extra: Any) -> dict[str, Any]:
+    """Train the output's synthesizer on `real` (less a holdout), draw the synthetic rows, store all encrypted."""
     from pactline.synth import sample as draw
     from pactline.synth import save, split_holdout, train
 
-    output = _output(ctx, output_id)
-    params = output.synthesizer
-    source = mapped if params.train_on == "raw" else released
-    real = ctx.root.read_table(source)
+    params = synthetic_output(ctx, output_id).synthesizer
     real_train, real_holdout = split_holdout(real, HOLDOUT, seed=params.seed)
     ds = ctx.agreement.dataset(dataset_id)
     trained = train(real_train, ds, params, rules=ctx.agreement.quality_rules)
@@ -45,7 +49,7 @@ def synthesize(ctx: RunContext, dataset_id: str, output_id: str, *, mapped: str,
     result = {"dataset": dataset_id, "output": output_id, "trained_on": params.train_on, "model": params.model,
               "seed": params.seed, "rows": synthetic.num_rows, "train_rows": real_train.num_rows,
               "holdout_rows": real_holdout.num_rows, "synthesizer": model, "staging": files["synthetic"],
-              "train": files["train"], "holdout": files["holdout"], "columns": synthetic.schema.names}
+              "train": files["train"], "holdout": files["holdout"], "columns": synthetic.schema.names, **extra}
     ctx.record("synthetic.trained", **{k: v for k, v in result.items() if k != "columns"})
     return result
 
@@ -54,7 +58,7 @@ def check_synthetic(ctx: RunContext, dataset_id: str, output_id: str, synth: dic
                     mapped: str, bias: bool) -> dict[str, Any]:
     from pactline.synth import SyntheticGateFailed, evaluate
 
-    _output(ctx, output_id)
+    synthetic_output(ctx, output_id)
     ds = ctx.agreement.dataset(dataset_id)
     report = evaluate(ctx.root.read_table(synth["train"]), ctx.root.read_table(synth["holdout"]),
                       ctx.root.read_table(synth["staging"]), ds, ctx.agreement.privacy.synthetic,
