@@ -201,3 +201,39 @@ def test_subject_by_raw_column_only(workspace, subject):
     assert {h.version.area for h in hits} == {"landing", "staging", "shared"}
     assert all(set(h.files.values()) == {1} for h in hits)  # one row in each file (mapped, protected, ...)
     assert pa.compute.sum(SubjectMatcher(ctx.loaded, ctx.keystore, txn, "transaction_id").rows(t, "transactions")).as_py() == 1
+
+
+def test_an_erased_subject_does_not_return_with_the_next_delivery(workspace, subject, capsys):
+    """The partner sends the same file again after the erasure: the subject's rows are dropped at
+    map_schema (counted, never named), so no new staging or released version holds them."""
+    ctx = populate(workspace)
+    path = workspace / "agreements" / "fraud.yaml"
+    assert main(["erase", str(path), "--subject", subject]) == 0
+    out = capsys.readouterr().out
+    assert "registered for later runs" in out and "transactions.customer_email" in out and subject not in out
+    assert subject_report(ctx.loaded, subject) == []
+
+    again = populate(workspace, run_id="manual__after_erasure")  # the unchanged partner files, ingested again
+    hits = subject_report(again.loaded, subject)
+    # only the landing copies (the partner's bytes, purged on the landing clock) hold the subject again
+    assert {h.version.area for h in hits} == {"landing"} and len(hits) == len(again.agreement.datasets)
+    import datetime as dt
+
+    from pactline.keys import KeyStore
+    from pactline.pipeline.context import RunContext
+    from pactline.pipeline.ingest import ingest
+    from pactline.pipeline.schema import map_schema
+
+    third = RunContext(loaded=again.loaded, run_id="manual__third", as_of=dt.date(2027, 1, 1), root=DataRoot(),
+                       keystore=KeyStore(), recorder=lambda event, payload: None)
+    mapped = map_schema(third, "transactions", ingest(third, "transactions")["landing"])
+    bank = [e.strip().lower() for e in emails(workspace / "data" / "fraud" / "transactions.csv", "KLANT_EMAIL", ";")]
+    assert mapped["erased_rows_dropped"] == bank.count(subject.strip().lower()) >= 1
+    assert mapped["rows"] == len(bank) - mapped["erased_rows_dropped"]
+    requested = next(e for e in open_ledger().entries() if e.event == "erasure.requested")
+    assert set(requested.payload["registered"]) >= {"transactions.customer_email", "orders.customer_email"}
+    assert subject.strip().lower() not in json.dumps([e.payload for e in open_ledger().entries()]).lower()
+    # a subject named by a kept (not tokenised) column cannot be registered, and the CLI says so
+    txn = pa.array([next(iter(emails(workspace / "data" / "fraud" / "transactions.csv", "TXN_ID", ";")))])
+    assert main(["erase", str(path), "--subject", txn[0].as_py(), "--column", "transaction_id"]) == 0
+    assert "not registered" in capsys.readouterr().err

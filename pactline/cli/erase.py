@@ -22,6 +22,13 @@ def _erase(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
         return 0
+    if not args.dry_run:
+        if report.registered:
+            print(f"registered for later runs: rows of this subject in {', '.join(report.registered)} are dropped "
+                  "at map_schema from now on")
+        else:
+            print("not registered: the subject was named by a column that is not pseudonymised or encrypted, so a "
+                  "later delivery holding it is not filtered; erase again after each delivery", file=sys.stderr)
     if not report.replaced:
         print(f"{report.agreement_id}: none of {report.versions_checked} live version(s) holds the subject")
         return 0

@@ -7,11 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pactline.errors import DataError
 from pactline.pipeline.casting import ARROW_TYPES, cast_column
 from pactline.pipeline.context import RunContext
 from pactline.pipeline.source import iter_batches
+from pactline.retention.register import ErasureRegister, erased_rows
 
 PERSONAL = {"direct_identifier", "quasi_identifier", "sensitive", "protected_attribute"}
 
@@ -29,7 +31,9 @@ def map_schema(ctx: RunContext, dataset_id: str, landing: str, *, out_name: str 
     to_canonical = dict(ds.schema_mapping)
     schema = target_schema(ctx, dataset_id)
     out_rel = ctx.staging(dataset_id, out_name)
-    rows = 0
+    source_rows = rows = erased = 0
+    tokens = ErasureRegister().tokens(ctx.loaded.id, dataset_id)  # subjects erased earlier stay erased
+    keys = ctx.keys if tokens else None
     name = f"{ds.source.uri} (landing copy {landing.rsplit('/', 2)[-2][:12]})"
     with ctx.root.open_read(landing) as src:  # decrypted as it streams
         names, batches = iter_batches(src, name, ds.source.format, ds.source.delimiter)
@@ -38,21 +42,27 @@ def map_schema(ctx: RunContext, dataset_id: str, landing: str, *, out_name: str 
         with ctx.root.parquet_writer(out_rel, schema) as writer:  # encrypted with the staging version's key
             for batch in batches:
                 arrays = [
-                    cast_column(batch.column(by_canonical[col_name]), col.type, col_name, offset=rows,
+                    cast_column(batch.column(by_canonical[col_name]), col.type, col_name, offset=source_rows,
                                 personal=col.category in PERSONAL)
                     for col_name, col in ds.columns.items()
                 ]
                 mapped = pa.RecordBatch.from_arrays(arrays, schema=schema)
+                source_rows += batch.num_rows
+                if tokens:
+                    mapped = mapped.filter(pc.invert(erased_rows(mapped, tokens, ds, keys)))
+                    erased += batch.num_rows - mapped.num_rows
                 writer.write_batch(mapped)
                 if on_batch is not None:
                     on_batch(mapped)
-                rows += batch.num_rows
-    if rows == 0:
+                rows += mapped.num_rows
+    if source_rows == 0:
         raise DataError(f"dataset {dataset_id}: the source has a header but no rows")
     version = ctx.version_for(out_rel)
     result = {"dataset": dataset_id, "staging": out_rel, "version_id": version.version_id if version else None,
               "rows": rows, "renamed": renamed,
               "dropped_undeclared": dropped, "types": {n: c.type for n, c in ds.columns.items()}}
+    if tokens:  # how many, never whose
+        result["erased_rows_dropped"] = erased
     ctx.record("schema.mapped", **result)
     return result
 

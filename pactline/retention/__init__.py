@@ -4,6 +4,7 @@
     purge.py      crash-safe crypto-shredding with signed receipts in the ledger
     receipts.py   the receipt format, its signature and its verification
     erasure.py    subject access reports and subject erasure
+    register.py   the erasure register: erased subjects' tokens, dropped from every later run
     run.py        entry points for the CLI and the DAGs (run_purge, verify_receipts, run_erasure, ...)
 """
 

@@ -14,6 +14,9 @@ one with a receipt (clause "data_subject_erasure", ledger event "erasure"). JSON
 every string mentioning the subject replaced; other files of such a version (a trained
 synthesizer, ...) are not carried over, since they may encode the subject beyond any search.
 
+The subject's tokens go to the erasure register (register.py): later runs drop the subject's rows
+at map_schema, so a partner's next delivery of the same file does not bring the subject back.
+
 Neither the subject nor its token is ever written to the ledger, a manifest, a receipt or a log.
 """
 
@@ -41,6 +44,7 @@ from pactline.ledger import Ledger
 from pactline.pipeline.context import AgreementKeys
 from pactline.pipeline.source import iter_batches
 from pactline.retention.purge import Purger
+from pactline.retention.register import ErasureRegister
 from pactline.store import Catalog, DataRoot, FileRecord, Vault, VersionRecord
 from pactline.store.parquet_crypto import decryption_properties
 
@@ -140,6 +144,7 @@ class ErasureReport:
     versions_checked: int = 0
     replaced: list[dict[str, Any]] = field(default_factory=list)
     receipts: list[str] = field(default_factory=list)
+    registered: list[str] = field(default_factory=list)  # dataset.column whose token later runs drop
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -162,8 +167,9 @@ class SubjectRequests:
     """Subject access reports and erasures over one agreement's live versions."""
 
     def __init__(self, loaded: LoadedAgreement, matcher: SubjectMatcher, *, root: DataRoot, vault: Vault,
-                 ledger: Ledger | None = None, actor: str = "cli:erase"):
+                 ledger: Ledger | None = None, actor: str = "cli:erase", register: ErasureRegister | None = None):
         self.loaded = loaded
+        self.register = register or ErasureRegister()
         self.matcher = matcher
         self.vault = vault
         self.root = root.bound(vault=vault)
@@ -254,7 +260,14 @@ class SubjectRequests:
                                for h in hits]
             return report
         columns = {ds: [i.column for i in ids] for ds, ids in self.matcher.identifiers.items() if ids}
+        # registered first: a run that starts while the versions are rewritten already drops the subject
+        for ds, idents in self.matcher.identifiers.items():
+            for ident in idents:
+                if ident.token is not None:
+                    self.register.add(self.loaded.id, ds, ident.column, ident.token, request_id)
+                    report.registered.append(f"{ds}.{ident.column}")
         self._record("erasure.requested", {"request_id": request_id, "columns": columns,
+                                           "registered": report.registered,
                                            "versions_checked": len(versions), "versions_holding": len(hits)})
         purger = Purger(self.root, self.vault, self.ledger, actor=self.actor)
         landing_moves: dict[str, str] = {}  # old landing data path -> new, to keep release lineage pointing right
@@ -295,7 +308,9 @@ class SubjectRequests:
         if old.area == "landing":  # content-addressed: the folder is named once the new hash is known
             base = f"{self.loaded.id}/landing/{old.name}/.erasure-{uuid.uuid4().hex[:12]}"
         elif old.area == "shared":
-            base = f"{self.loaded.id}/shared/{old.name}/{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}Z-e{request_id[-11:]}"
+            # one per old version: a request often rewrites several releases of one output in the same second
+            stamp = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}Z"
+            base = f"{self.loaded.id}/shared/{old.name}/{stamp}-e{request_id[-11:]}-{old.version_id[-8:]}"
         else:
             base = f"{old.base}-e{request_id[-12:]}"
         new = self.vault.new_version(Catalog.new_record(
