@@ -55,8 +55,8 @@ class KeyStore:
             raise KeyStoreError(f"secret name {name!r} may hold only letters, digits, '_', '-' and '.'")
         return self.home / "keys" / f"{name}.key"
 
-    def secret(self, name: str) -> bytes:
-        """The secret called `name`; created locally on first use when no other source has it."""
+    def find(self, name: str) -> bytes | None:
+        """The secret called `name` if some source has it; never creates one."""
         if self.resolver is not None:
             value = self.resolver(name)
             if value is not None:
@@ -64,6 +64,14 @@ class KeyStore:
         env = os.environ.get("PACTLINE_SECRET_" + re.sub(r"[^A-Za-z0-9]", "_", name).upper())
         if env:
             return decode_secret(env, name)
+        path = self._file(name)
+        return decode_secret(path.read_text(), name) if path.exists() else None
+
+    def secret(self, name: str) -> bytes:
+        """The secret called `name`; created locally on first use when no other source has it."""
+        found = self.find(name)
+        if found is not None:
+            return found
         path = self._file(name)
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import os
 import shutil
 import sqlite3
@@ -216,6 +217,62 @@ def test_keyring_kek_comes_from_the_key_store_environment(tmp_path, monkeypatch)
     monkeypatch.setenv("PACTLINE_SECRET_PACTLINE_KEK", "cd" * 32)
     with pytest.raises(WrongKekError):
         Keyring(f"sqlite:///{tmp_path / 'k.sqlite'}", keystore=KeyStore(tmp_path / "keys")).get("v1")
+
+
+def test_kek_rotation_rewraps_live_keys_and_reads_work_throughout(db_url, tmp_path, monkeypatch):
+    old, new, stranger = "ab" * 32, "cd" * 32, "ef" * 32
+    keys = KeyStore(tmp_path / "keys")
+    monkeypatch.setenv("PACTLINE_SECRET_PACTLINE_KEK", old)
+    ring = Keyring(db_url, keystore=keys)
+    for v in ("v1", "v2", "v3"):
+        ring.create(v)
+    before = {v: ring.get(v) for v in ("v1", "v2")}
+    ring.destroy("v3", "retention.staging_days")
+
+    monkeypatch.setenv("PACTLINE_SECRET_PACTLINE_KEK", new)  # mid-rotation: both configured
+    monkeypatch.setenv("PACTLINE_SECRET_PACTLINE_KEK_PREVIOUS", old)
+    ring = Keyring(db_url, keystore=keys)
+    assert ring.get("v1") == before["v1"]  # readable through the previous KEK before the rotation
+    ring.create("v4")  # a key made meanwhile is wrapped under the new KEK
+    done = ring.rotate()
+    assert done.ok and done.rewrapped == 2 and done.already_current == 1 and done.previous != done.current
+    again = ring.rotate()
+    assert again.rewrapped == 0 and again.already_current == 3  # idempotent
+
+    monkeypatch.delenv("PACTLINE_SECRET_PACTLINE_KEK_PREVIOUS")  # the old KEK retired
+    ring = Keyring(db_url, keystore=keys)
+    assert {v: ring.get(v) for v in ("v1", "v2")} == before  # same data keys: no file is rewritten
+    with pytest.raises(KeyShreddedError):
+        ring.get("v3")  # a destroyed key stays destroyed
+
+    monkeypatch.setenv("PACTLINE_SECRET_PACTLINE_KEK", stranger)  # a KEK nobody wrapped with
+    with pytest.raises(WrongKekError, match="pactline_kek_previous"):
+        Keyring(db_url, keystore=keys).get("v1")
+    refused = Keyring(db_url, keystore=keys).rotate()
+    assert not refused.ok and refused.rewrapped == 0 and refused.other_kek == {done.current: 3}
+
+
+def test_rotate_kek_command_on_the_embedded_default(root, tmp_path, capsys):
+    """Rename the local KEK file to pactline_kek_previous.key, run the command: a new KEK wraps every key."""
+    from pactline.cli.main import main
+    from pactline.keys import pactline_home
+    from pactline.recording import open_ledger
+
+    new_version(root)
+    root.write_table("agr/staging/ds/run-1/data.parquet", people())
+    keys = pactline_home() / "keys"
+    old_kek = (keys / "pactline_kek.key").read_text().strip()
+    (keys / "pactline_kek.key").rename(keys / "pactline_kek_previous.key")
+    assert main(["rotate-kek"]) == 0
+    assert "1 data key(s) re-wrapped" in capsys.readouterr().out
+    (keys / "pactline_kek_previous.key").unlink()
+    new_kek = (keys / "pactline_kek.key").read_text().strip()
+    assert new_kek != old_kek
+    fresh = DataRoot(str(tmp_path / "root"), vault=Vault.open())
+    assert fresh.read_table("agr/staging/ds/run-1/data.parquet").equals(people())
+    [entry] = [e for e in open_ledger().entries() if e.event == "kek.rotated"]
+    assert entry.payload["rewrapped"] == 1 and entry.payload["previous_kek"] != entry.payload["current_kek"]
+    assert old_kek not in json.dumps(entry.payload) and new_kek not in json.dumps(entry.payload)
 
 
 def test_sqlite_keyring_overwrites_destroyed_keys(tmp_path):

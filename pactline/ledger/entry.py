@@ -24,6 +24,7 @@ EVENT_TYPES = (
     "release",
     "purge",
     "erasure",
+    "kek.rotated",
     "task.state",
 )
 MAX_TEXT_FIELD = 512

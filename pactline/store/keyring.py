@@ -6,6 +6,10 @@
   named `pactline_kek` (env PACTLINE_SECRET_PACTLINE_KEK, an Airflow Variable/Connection of
   that name through the operators' resolver, or the local key file). The version id is the
   associated data, so a wrapped key cannot be moved to another version.
+- KEK rotation: configure the new KEK as `pactline_kek` and the old one as `pactline_kek_previous`;
+  reads keep working with either while rotate() re-wraps every live data key under the new one
+  (`pactline rotate-kek`), after which the previous KEK can be retired. The data keys, and so the
+  encrypted files, never change.
 - destroy() overwrites the wrapped key with NULL and records when and why. SQLite runs with
   secure_delete so the freed bytes are zeroed; PostgreSQL keeps dead row versions until
   VACUUM, but what it keeps is wrapped under the KEK, never a key in clear.
@@ -36,6 +40,7 @@ from pactline.store.sql import Database, store_url
 
 ENV_URL = "PACTLINE_KEYRING_URL"
 KEK_NAME = "pactline_kek"
+PREVIOUS = "_previous"  # suffix of the secret holding the KEK being rotated out
 TABLE = "pactline_data_keys"
 DATA_KEY_BYTES = 32
 _WRAP_INFO = b"pactline-keyring-kek/v1"
@@ -48,6 +53,25 @@ def keyring_url(url: str | None = None) -> str:
 
 def utc_now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _derive(secret: bytes) -> tuple[AESGCM, str]:
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_WRAP_INFO).derive(secret)
+    # names the KEK without revealing it, so a node configured with another KEK fails clearly
+    return AESGCM(key), hmac.new(key, b"pactline-kek-id", hashlib.sha256).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Rotation:
+    current: str  # KEK ids: derived names, not secrets
+    previous: str | None
+    rewrapped: int
+    already_current: int
+    other_kek: dict[str, int]  # keys wrapped under a KEK that is neither: kek id -> count
+
+    @property
+    def ok(self) -> bool:
+        return not self.other_kek
 
 
 @dataclass(frozen=True)
@@ -68,6 +92,8 @@ class Keyring:
         self.keystore = keystore or KeyStore()
         self.kek_name = kek_name
         self._wrap: tuple[AESGCM, str] | None = None
+        self._previous: tuple[AESGCM, str] | None = None
+        self._previous_looked_up = False
         self._ready = False
 
     @property
@@ -77,12 +103,28 @@ class Keyring:
     # -- KEK --------------------------------------------------------------------------------
     def _kek(self) -> tuple[AESGCM, str]:
         if self._wrap is None:
-            secret = self.keystore.secret(self.kek_name)
-            key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_WRAP_INFO).derive(secret)
-            # names the KEK without revealing it, so a node configured with another KEK fails clearly
-            kek_id = hmac.new(key, b"pactline-kek-id", hashlib.sha256).hexdigest()[:16]
-            self._wrap = (AESGCM(key), kek_id)
+            self._wrap = _derive(self.keystore.secret(self.kek_name))
         return self._wrap
+
+    def _previous_kek(self) -> tuple[AESGCM, str] | None:
+        if not self._previous_looked_up:  # once: it is only there during a rotation
+            secret = self.keystore.find(self.kek_name + PREVIOUS)
+            self._previous = _derive(secret) if secret is not None else None
+            self._previous_looked_up = True
+        return self._previous
+
+    def _unwrap_aead(self, version_id: str, kek_id: str) -> AESGCM:
+        aead, mine = self._kek()
+        if kek_id == mine:
+            return aead
+        previous = self._previous_kek()
+        if previous is not None and kek_id == previous[1]:
+            return previous[0]
+        raise WrongKekError(
+            f"the data key of version {version_id} is wrapped with KEK {kek_id}, but the secret "
+            f"{self.kek_name!r} configured here is KEK {mine}: give every node the same secret (during a "
+            f"rotation, the old KEK as {self.kek_name + PREVIOUS!r})"
+        )
 
     def _ensure(self) -> None:
         if self._ready:
@@ -122,18 +164,43 @@ class Keyring:
         wrapped, kek_id, destroyed_at, reason = rows[0]
         if destroyed_at is not None or wrapped is None:
             raise KeyShreddedError(version_id, destroyed_at, reason)
-        aead, mine = self._kek()
-        if kek_id != mine:
-            raise WrongKekError(
-                f"the data key of version {version_id} is wrapped with KEK {kek_id}, but the secret "
-                f"{self.kek_name!r} configured here is KEK {mine}: give every node the same secret"
-            )
+        aead = self._unwrap_aead(version_id, kek_id)
         wrapped = bytes(wrapped)
         try:
             return aead.decrypt(wrapped[:12], wrapped[12:], _AAD + version_id.encode())
         except InvalidTag:
             raise WrongKekError(f"the wrapped data key of version {version_id} does not authenticate "
                                 "(altered in the keyring database, or another KEK)") from None
+
+    def rotate(self) -> Rotation:
+        """Re-wrap every live data key wrapped under the previous KEK with the current one. Idempotent and
+        safe to interrupt: each key is swapped in its own transaction, only if it is still as read."""
+        self._ensure()
+        aead, mine = self._kek()
+        previous = self._previous_kek()
+        with self.db.transaction(write=False) as tx:
+            rows = tx.run(f"SELECT version_id, wrapped, kek_id FROM {TABLE} WHERE wrapped IS NOT NULL")
+        rewrapped, current, other = 0, 0, {}
+        for version_id, wrapped, kek_id in rows:
+            if kek_id == mine:
+                current += 1
+                continue
+            if previous is None or kek_id != previous[1]:
+                other[kek_id] = other.get(kek_id, 0) + 1
+                continue
+            wrapped = bytes(wrapped)
+            aad = _AAD + version_id.encode()
+            try:
+                key = previous[0].decrypt(wrapped[:12], wrapped[12:], aad)
+            except InvalidTag:
+                raise WrongKekError(f"the wrapped data key of version {version_id} does not authenticate under "
+                                    "the previous KEK (altered in the keyring database)") from None
+            nonce = secrets.token_bytes(12)
+            with self.db.transaction() as tx:
+                rewrapped += tx.rowcount(
+                    f"UPDATE {TABLE} SET wrapped = ?, kek_id = ? WHERE version_id = ? AND kek_id = ? "
+                    "AND wrapped IS NOT NULL", (nonce + aead.encrypt(nonce, key, aad), mine, version_id, kek_id))
+        return Rotation(mine, previous[1] if previous else None, rewrapped, current, other)
 
     def destroy(self, version_id: str, reason: str) -> str:
         """Destroy the version's data key (idempotent); returns when it was destroyed."""
