@@ -115,3 +115,15 @@ def test_overlaps_merge_to_the_best_label():
     merged = merge_hits([Hit(0, 19, "CREDIT_CARD", 1.0), Hit(10, 19, "DATE_TIME", 0.85), Hit(25, 30, "PERSON", 0.85)])
     assert merged == [Hit(0, 19, "CREDIT_CARD", 1.0), Hit(25, 30, "PERSON", 0.85)]
     assert merge_hits([Hit(0, 5, "PERSON", 0.85), Hit(3, 12, "LOCATION", 0.6)]) == [Hit(0, 12, "PERSON", 0.85)]
+
+
+def test_diagnosis_codes_are_not_names_but_the_names_beside_them_are(engine):
+    """The small model calls ICD-10 codes PERSON or ORGANIZATION; they identify no one and carry the
+    clinical meaning the data is shared for."""
+    texts = ["Seen for J44.1, started inhaler.", "Diagnosis E11.9 and I10 noted.",
+             "Patient Jan de Vries, code J44.1.", "Fracture S72.001A, seen by Dr. Anna Schmidt."]
+    out = redact_text(pa.array(texts), analyzer=engine).to_pylist()
+    for code in ("J44.1", "E11.9", "I10", "S72.001A"):
+        assert any(code in o for o in out), (code, out)
+    assert "Jan de Vries" not in out[2] and "<PERSON>" in out[2]
+    assert "Anna Schmidt" not in out[3] and "<PERSON>" in out[3]

@@ -53,6 +53,9 @@ _NOT_NAMES = frozenset({"email", "e-mail", "phone", "mobile", "tel", "fax", "car
                         "id", "passport", "license", "licence", "account", "sms", "pdf", "faq"})
 _DIGITS_ONLY = regex.compile(r"^[\d\s\-./]+$")
 _YEAR = regex.compile(r"^(?:1[89]\d\d|20\d\d)s?$")
+# One token of capitals and digits with a digit after its first letters (ICD-10 "J44.1", "S72.001A",
+# "I10"): no person or group is named so. Places are left to the model (a postcode is one).
+_CODE = regex.compile(r"^\p{Lu}{1,3}\d[\dA-Z]*(?:\.[\dA-Z]{1,4})?$")
 
 
 def needs_ner(text: str) -> bool:
@@ -115,6 +118,8 @@ def _keep_ner(label: str, span_text: str) -> bool:
         return bool(regex.search(r"\d", text) or _DATE_WORDS.search(text))
     if not regex.search(r"\p{L}", text):
         return False  # "+1-887" is no name, place or group
+    if label in ("PERSON", "ORGANIZATION", "NRP") and _CODE.match(text):
+        return False  # "J44.1", "I10": a diagnosis or product code, which the small model calls a name
     return text.lower() not in _NOT_NAMES
 
 
