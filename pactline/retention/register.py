@@ -35,18 +35,11 @@ TABLE = "pactline_erased_subjects"
 class ErasureRegister:
     def __init__(self, url: str | None = None):
         self.db = Database(store_url(url, ENV_URL, "erasures.sqlite"), secure_delete=True)
-        self._ready = False
 
     def _ensure(self) -> None:
-        if self._ready:
-            return
-        with self.db.transaction() as tx:
-            tx.lock(TABLE)
-            tx.run(f"""CREATE TABLE IF NOT EXISTS {TABLE} (
-                agreement_id TEXT NOT NULL, dataset TEXT NOT NULL, column_name TEXT NOT NULL, token TEXT NOT NULL,
-                request_id TEXT NOT NULL, erased_at TEXT NOT NULL,
-                PRIMARY KEY (agreement_id, dataset, column_name, token))""")
-        self._ready = True
+        self.db.ensure(TABLE, [f"""CREATE TABLE IF NOT EXISTS {TABLE} (
+            agreement_id TEXT NOT NULL, dataset TEXT NOT NULL, column_name TEXT NOT NULL, token TEXT NOT NULL,
+            request_id TEXT NOT NULL, erased_at TEXT NOT NULL, PRIMARY KEY (agreement_id, dataset, column_name, token))"""])
 
     def add(self, agreement_id: str, dataset: str, column: str, token: str, request_id: str) -> None:
         """Register a token (once; a second erasure of the same subject keeps the first request's id)."""

@@ -96,19 +96,13 @@ _FCOLS = [f.name for f in fields(FileRecord)]
 class Catalog:
     def __init__(self, url: str | None = None):
         self.db = Database(catalog_url(url))
-        self._ready = False
 
     @property
     def url(self) -> str:
         return self.db.display_url
 
     def _tx(self, write: bool = True) -> AbstractContextManager[Tx]:
-        if not self._ready:
-            with self.db.transaction() as tx:
-                tx.lock(VERSIONS)
-                for statement in self._schema():
-                    tx.run(statement)
-            self._ready = True
+        self.db.ensure(VERSIONS, self._schema())
         return self.db.transaction(write)
 
     def _schema(self) -> list[str]:

@@ -94,7 +94,6 @@ class Keyring:
         self._wrap: tuple[AESGCM, str] | None = None
         self._previous: tuple[AESGCM, str] | None = None
         self._previous_looked_up = False
-        self._ready = False
 
     @property
     def url(self) -> str:
@@ -127,14 +126,9 @@ class Keyring:
         )
 
     def _ensure(self) -> None:
-        if self._ready:
-            return
-        with self.db.transaction() as tx:
-            tx.lock(TABLE)
-            tx.run(f"""CREATE TABLE IF NOT EXISTS {TABLE} (
-                version_id TEXT PRIMARY KEY, wrapped {{blob}}, kek_id TEXT NOT NULL,
-                created_at TEXT NOT NULL, destroyed_at TEXT, reason TEXT)""")
-        self._ready = True
+        self.db.ensure(TABLE, [f"""CREATE TABLE IF NOT EXISTS {TABLE} (
+            version_id TEXT PRIMARY KEY, wrapped {{blob}}, kek_id TEXT NOT NULL,
+            created_at TEXT NOT NULL, destroyed_at TEXT, reason TEXT)"""])
 
     # -- operations -------------------------------------------------------------------------
     def create(self, version_id: str) -> None:

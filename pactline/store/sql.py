@@ -65,6 +65,17 @@ class Database:
         else:
             raise StoreConfigError(f"URL {self.display_url!r}: unknown scheme {scheme!r} (use sqlite:/// or postgresql://)")
         self.blob = "BLOB" if self.kind == "sqlite" else "BYTEA"
+        self._created: set[str] = set()
+
+    def ensure(self, name: str, statements: Sequence[str]) -> None:
+        """Run a table's CREATE ... IF NOT EXISTS statements once per object, serialised across nodes."""
+        if name in self._created:
+            return
+        with self.transaction() as tx:
+            tx.lock(name)
+            for statement in statements:
+                tx.run(statement)
+        self._created.add(name)
 
     def _sql(self, statement: str) -> str:
         statement = statement.replace("{blob}", self.blob)
