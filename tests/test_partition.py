@@ -366,6 +366,47 @@ def test_a_duplicate_across_partitions_fails_the_quality_gate(workspace, tmp_pat
     assert not [e for e, _ in events if e == "transform.applied"]  # nothing was protected, nothing released
 
 
+def test_synthetic_identifiers_equal_no_real_one_in_any_partition(workspace, tmp_path, monkeypatch):
+    """Trained on a sample, the synthesizer's fresh identifiers are still checked against every partition:
+    a value some unsampled partition holds is redrawn."""
+    import datetime as dt
+
+    from pactline.keys import KeyStore
+    from pactline.pipeline import partitioned as p
+    from pactline.pipeline.context import RunContext
+
+    monkeypatch.setenv("PACTLINE_SECRET_FRAUD_PSEUDONYM_KEY", "7a" * 32)
+    data = workspace / "data" / "fraud"
+    split_csv(data / "transactions.csv", data / "transactions_parts", 3)
+    path = partitioned_fraud(workspace / "agreements", "../data/fraud/transactions_parts/*.csv", synthetic=True)
+    root = DataRoot(str(tmp_path / "root"))
+    ctx = RunContext(loaded=load_agreement(path), run_id="manual__synth", as_of=dt.date(2027, 1, 1), root=root,
+                     keystore=KeyStore(), recorder=lambda e, payload: None)
+    _, combined = run_partitioned_steps(ctx, "transactions")
+    mapped = [{"staging": ctx.staging("transactions", f"mapped/part-{i:05d}.parquet"), "rows": n, "index": i}
+              for i, n in enumerate(combined["part_rows"])]  # rows only steer the sample's shares
+    first = p.synthesize_sample(ctx, "transactions", "transactions-synthetic", mapped=mapped, combined=combined,
+                                training_rows=120)
+    assert first["train_rows"] + first["holdout_rows"] == 120 and first["sampled_from"] == combined["rows"]
+    synthetic = root.read_table(first["staging"])
+    ids = [c for c in ("transaction_id", "customer_email") if c in synthetic.column_names]
+    assert ids
+    # a partition the sample did not draw from holds one of the synthetic identifiers
+    planted = {c: synthetic[c][0].as_py() for c in ids}
+    extra = ctx.staging("transactions", "released/part-00099.parquet")
+    part = root.read_table(combined["parts"][0]).slice(0, 1)
+    for c, v in planted.items():
+        part = part.set_column(part.schema.get_field_index(c), c, pa.array([v], part.schema.field(c).type))
+    root.write_table(extra, part)
+    again = p.synthesize_sample(ctx, "transactions", "transactions-synthetic", mapped=mapped,
+                                combined={**combined, "parts": [*combined["parts"], extra],
+                                          "part_rows": [*combined["part_rows"], 0]}, training_rows=120)
+    redrawn = root.read_table(again["staging"])
+    for c, v in planted.items():
+        assert v not in redrawn[c].to_pylist(), c
+    assert redrawn.num_rows == synthetic.num_rows
+
+
 # -- the DAG -----------------------------------------------------------------------------------
 
 

@@ -501,5 +501,7 @@ def synthesize_sample(ctx: RunContext, dataset_id: str, output_id: str, *, mappe
     real = sample_parts(ctx.root, source, training_rows, params.seed)
     reference = ctx.staging(dataset_id, f"raw_sample_{output_id}.parquet")
     ctx.root.write_table(reference, real if source is raw else sample_parts(ctx.root, raw, training_rows, params.seed))
-    return train_and_sample(ctx, dataset_id, output_id, real, sampled_from=sum(n for _, n in source),
+    # no synthetic identifier may equal a real one of any partition, sampled or not (raw and released)
+    every = [rel for rel, _ in raw] + list(combined["parts"])
+    return train_and_sample(ctx, dataset_id, output_id, real, also_avoid=every, sampled_from=sum(n for _, n in source),
                             raw_sample=reference)

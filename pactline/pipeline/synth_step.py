@@ -8,6 +8,7 @@ and privacy against the agreement's thresholds, then the agreed bias checks on t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pactline.errors import PolicyViolation
@@ -16,6 +17,7 @@ from pactline.pipeline.context import RunContext
 from pactline.policy import Policy
 
 HOLDOUT = 0.2
+MAX_REDRAWS = 5  # rounds of redrawing synthetic identifiers that equal real ones outside the training sample
 
 
 def synthetic_output(ctx: RunContext, output_id: str):
@@ -31,8 +33,13 @@ def synthesize(ctx: RunContext, dataset_id: str, output_id: str, *, mapped: str,
                                                                            else released))
 
 
-def train_and_sample(ctx: RunContext, dataset_id: str, output_id: str, real: Any, **extra: Any) -> dict[str, Any]:
-    """Train the output's synthesizer on `real` (less a holdout), draw the synthetic rows, store all encrypted."""
+def train_and_sample(ctx: RunContext, dataset_id: str, output_id: str, real: Any, *,
+                     also_avoid: Sequence[str] = (), **extra: Any) -> dict[str, Any]:
+    """Train the output's synthesizer on `real` (less a holdout), draw the synthetic rows, store all encrypted.
+
+    `also_avoid`: further real tables (paths: the partitions `real` was sampled from) whose identifier values
+    no synthetic identifier may equal; read one at a time, so only the values they share are ever held.
+    """
     from pactline.synth import sample as draw
     from pactline.synth import save, split_holdout, train
 
@@ -40,7 +47,16 @@ def train_and_sample(ctx: RunContext, dataset_id: str, output_id: str, real: Any
     real_train, real_holdout = split_holdout(real, HOLDOUT, seed=params.seed)
     ds = ctx.agreement.dataset(dataset_id)
     trained = train(real_train, ds, params, rules=ctx.agreement.quality_rules)
-    synthetic = draw(trained, params.rows or real.num_rows, avoid=[real])
+    avoid = [real]
+    synthetic = draw(trained, params.rows or real.num_rows, avoid=avoid)
+    redraws = 0
+    while also_avoid and (clashes := _shared_identifiers(ctx, also_avoid, trained.identifier_columns, synthetic)):
+        if redraws == MAX_REDRAWS:
+            raise PolicyViolation("privacy.synthetic", f"output {output_id}: synthetic identifiers still equal real "
+                                  f"ones after {MAX_REDRAWS} redraws; nothing was released")
+        avoid += clashes  # those values are redrawn; the fresh ones are checked again
+        synthetic = draw(trained, params.rows or real.num_rows, avoid=avoid)
+        redraws += 1
     files = {name: ctx.staging(dataset_id, f"{name}_{output_id}.parquet") for name in ("train", "holdout", "synthetic")}
     for name, table in (("train", real_train), ("holdout", real_holdout), ("synthetic", synthetic)):
         ctx.root.write_table(files[name], table)
@@ -52,6 +68,26 @@ def train_and_sample(ctx: RunContext, dataset_id: str, output_id: str, real: Any
               "train": files["train"], "holdout": files["holdout"], "columns": synthetic.schema.names, **extra}
     ctx.record("synthetic.trained", **{k: v for k, v in result.items() if k != "columns"})
     return result
+
+
+def _shared_identifiers(ctx: RunContext, paths: Sequence[str], columns: list[str], synthetic: Any) -> list[Any]:
+    """Per real table and identifier column, the values it shares with the synthetic rows (usually none)."""
+    import pyarrow as pa
+
+    from pactline.synth.fakers import shared_values
+
+    out = []
+    for rel in paths:
+        with ctx.root.open_parquet(rel) as pf:
+            present = [c for c in columns if c in pf.schema_arrow.names and c in synthetic.column_names]
+        if not present:
+            continue
+        table = ctx.root.read_table(rel, columns=present)
+        for name in present:
+            found = shared_values(table[name], synthetic[name])
+            if len(found):
+                out.append(pa.table({name: found}))
+    return out
 
 
 def check_synthetic(ctx: RunContext, dataset_id: str, output_id: str, synth: dict[str, Any], *,

@@ -76,6 +76,14 @@ def value_set(values: pa.Array | pa.ChunkedArray) -> set[str]:
     return {v for v in pc.unique(normalise(values)).to_pylist() if v is not None}
 
 
+def shared_values(values: pa.Array | pa.ChunkedArray, candidates: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """The distinct values of `values` (normalised) that are also among `candidates`: what a real table holds
+    of the synthetic values, found without building a set of the real ones."""
+    norm = pc.drop_null(normalise(values))  # a null is no identifier
+    hit = pc.is_in(norm, value_set=pc.drop_null(pc.unique(normalise(candidates))))
+    return pc.unique(pc.filter(norm, hit))
+
+
 def replace_collisions(values: pa.Array | pa.ChunkedArray, avoid: set[str], make: Callable[[], str],
                        column: str) -> tuple[pa.Array | pa.ChunkedArray, int]:
     """Values with every one found in `avoid` (normalised) replaced by a fresh value; and how many distinct were.
