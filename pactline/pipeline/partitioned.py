@@ -27,7 +27,7 @@ from typing import Any
 import pyarrow as pa
 
 from pactline.agreement import LoadedAgreement
-from pactline.errors import DataError, PolicyViolation
+from pactline.errors import DataError
 from pactline.partition import (
     ClassCounts,
     GroupCounts,
@@ -322,14 +322,8 @@ def k_classes(ctx: RunContext, dataset_id: str, protected: list[dict[str, Any]],
     result = {"dataset": dataset_id, "rows": rows_in - removed, "partitions": len(protected), **report.to_dict(),
               "suppress": suppress, "min_class_size": min(kept_sizes, default=None)}
     ctx.record("rows.suppressed" if suppress else "classes.counted", **result)
-    if suppress and report.rate > max_suppressed_rate:
-        raise PolicyViolation(
-            "privacy.k_anonymity.max_suppressed_rate",
-            f"dataset {dataset_id}: reaching k={k} over {report.quasi_identifiers} would remove "
-            f"{report.suppressed} of {report.rows_in} rows ({report.rate:.1%}), more than the agreed "
-            f"{max_suppressed_rate:.1%}; generalise the quasi-identifiers more (coarser periods, shorter "
-            "postcodes, wider bands) or agree a higher rate",
-        )
+    if suppress:
+        report.require_within(max_suppressed_rate, dataset_id)
     rel = ctx.staging(dataset_id, "aggregates/small_classes.parquet")
     ctx.root.write_table(rel, pa.table({"key": pa.array(sorted(small), pa.string())}))
     return {**result, "small_classes": rel}

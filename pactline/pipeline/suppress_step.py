@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pactline.errors import PolicyViolation
 from pactline.pipeline.context import RunContext
 from pactline.protect.suppression import suppress_small_classes
 
@@ -15,14 +14,7 @@ def suppress(ctx: RunContext, dataset_id: str, protected: str, *, quasi_identifi
     kept, report = suppress_small_classes(table, quasi_identifiers, k)
     result = {"dataset": dataset_id, "rows": kept.num_rows, **report.to_dict()}
     ctx.record("rows.suppressed", **result)
-    if report.rate > max_suppressed_rate:
-        raise PolicyViolation(
-            "privacy.k_anonymity.max_suppressed_rate",
-            f"dataset {dataset_id}: reaching k={k} over {report.quasi_identifiers} would remove "
-            f"{report.suppressed} of {report.rows_in} rows ({report.rate:.1%}), more than the agreed "
-            f"{max_suppressed_rate:.1%}; generalise the quasi-identifiers more (coarser periods, shorter "
-            "postcodes, wider bands) or agree a higher rate",
-        )
+    report.require_within(max_suppressed_rate, dataset_id)
     out_rel = ctx.staging(dataset_id, "suppressed.parquet")
     ctx.root.write_table(out_rel, kept)
     return {**result, "staging": out_rel}
