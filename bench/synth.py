@@ -134,8 +134,7 @@ def generated_table(rows: int, seed: int) -> pa.Table:
 
 def readmission_table(rows: int, seed: int, protected: bool) -> tuple[pa.Table, Dataset, list[QualityRule], Any]:
     from pactline.keys import KeyStore
-    from pactline.pipeline.casting import cast_column
-    from pactline.pipeline.source import iter_batches
+    from pactline.pipeline.schema import read_canonical
     from pactline.protect import protect_table
 
     loaded = load_agreement(REPO / "include" / "agreements" / "readmission.yaml")
@@ -150,13 +149,7 @@ def readmission_table(rows: int, seed: int, protected: bool) -> tuple[pa.Table, 
         spec.loader.exec_module(gen)
         print(f"  generating {rows} readmission rows (include/generate_sample_data.py) ...", flush=True)
         gen.generate(cache, rows, seed)
-    with open(csv, "rb") as fh:
-        names, batches = iter_batches(fh, str(csv), "csv")
-        parts = []
-        for b in batches:
-            by_name = {ds.schema_mapping.get(n, n): b.column(i) for i, n in enumerate(names)}
-            parts.append(pa.table({c: cast_column(by_name[c], col.type, c) for c, col in ds.columns.items()}))
-    table = pa.concat_tables(parts)
+    table = read_canonical(str(csv), ds)
     if protected:
         # Free text never reaches the synthesizer; nulling it first spares Presidio 125,000 notes.
         for name, col in ds.columns.items():

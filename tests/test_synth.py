@@ -19,8 +19,7 @@ import pytest
 
 from pactline.agreement import load_agreement
 from pactline.agreement.model import QualityRule, Synthesizer, SyntheticThresholds
-from pactline.pipeline.casting import ARROW_TYPES, cast_column
-from pactline.pipeline.source import iter_batches
+from pactline.pipeline.schema import declared_schema, read_canonical
 from pactline.synth import (
     SynthesisError,
     SyntheticGateFailed,
@@ -62,13 +61,7 @@ def admissions(tmp_path_factory, agreement) -> pa.Table:
     _generator().generate(out, rows=ROWS, seed=5)
     ds = agreement.dataset("admissions")
     path = out / "readmission" / "admissions.csv"
-    with open(path, "rb") as fh:
-        names, batches = iter_batches(fh, str(path), "csv")
-        parts = []
-        for b in batches:
-            by_name = {ds.schema_mapping.get(n, n): b.column(i) for i, n in enumerate(names)}
-            parts.append(pa.table({c: cast_column(by_name[c], col.type, c) for c, col in ds.columns.items()}))
-    return pa.concat_tables(parts)
+    return read_canonical(str(path), ds)
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +120,7 @@ def test_fraud_agreement_identifiers_are_faked_or_regenerated():
     agreement = load_agreement(REPO / "include" / "agreements" / "fraud.yaml").agreement
     roles = {}
     for ds in agreement.datasets:
-        schema = pa.schema([pa.field(n, ARROW_TYPES[c.type]) for n, c in ds.columns.items()])
+        schema = declared_schema(ds)
         roles[ds.id] = {s.name: (s.role, s.sdtype) for s in plan_columns(ds, schema, agreement.quality_rules)}
     tx, orders = roles["transactions"], roles["orders"]
     assert tx["customer_email"] == ("faked", "email")

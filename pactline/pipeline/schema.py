@@ -19,8 +19,35 @@ PERSONAL = {"direct_identifier", "quasi_identifier", "sensitive", "protected_att
 
 
 def target_schema(ctx: RunContext, dataset_id: str) -> pa.Schema:
-    ds = ctx.agreement.dataset(dataset_id)
+    return declared_schema(ctx.agreement.dataset(dataset_id))
+
+
+def declared_schema(ds: Any) -> pa.Schema:
     return pa.schema([pa.field(name, ARROW_TYPES[col.type]) for name, col in ds.columns.items()])
+
+
+def canonical_batch(batch: pa.RecordBatch, by_canonical: dict[str, str], ds: Any, schema: pa.Schema,
+                    offset: int = 0) -> pa.RecordBatch:
+    """One partner batch as the dataset's declared columns: renamed (`by_canonical`: canonical -> partner
+    name), cast to the declared types, undeclared columns left out."""
+    arrays = [cast_column(batch.column(by_canonical[name]), col.type, name, offset=offset,
+                          personal=col.category in PERSONAL)
+              for name, col in ds.columns.items()]
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def read_canonical(path: str, ds: Any) -> pa.Table:
+    """A partner file mapped and cast as map_schema does, in memory and outside the store (tests, benchmarks)."""
+    schema = declared_schema(ds)
+    with open(path, "rb") as fh:
+        names, batches = iter_batches(fh, str(path), ds.source.format, ds.source.delimiter)
+        renamed, dropped = _check_columns(names, dict(ds.schema_mapping), ds.columns, ds.id)
+        by_canonical = {renamed.get(n, n): n for n in names if n not in dropped}
+        parts, rows = [], 0
+        for batch in batches:
+            parts.append(canonical_batch(batch, by_canonical, ds, schema, rows))
+            rows += batch.num_rows
+    return pa.Table.from_batches(parts, schema=schema)
 
 
 def map_schema(ctx: RunContext, dataset_id: str, landing: str, *, out_name: str = "mapped.parquet",
@@ -41,12 +68,7 @@ def map_schema(ctx: RunContext, dataset_id: str, landing: str, *, out_name: str 
         by_canonical = {renamed.get(n, n): n for n in names if n not in dropped}
         with ctx.root.parquet_writer(out_rel, schema) as writer:  # encrypted with the staging version's key
             for batch in batches:
-                arrays = [
-                    cast_column(batch.column(by_canonical[col_name]), col.type, col_name, offset=source_rows,
-                                personal=col.category in PERSONAL)
-                    for col_name, col in ds.columns.items()
-                ]
-                mapped = pa.RecordBatch.from_arrays(arrays, schema=schema)
+                mapped = canonical_batch(batch, by_canonical, ds, schema, source_rows)
                 source_rows += batch.num_rows
                 if tokens:
                     mapped = mapped.filter(pc.invert(erased_rows(mapped, tokens, ds, keys)))
