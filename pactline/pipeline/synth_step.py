@@ -47,15 +47,15 @@ def train_and_sample(ctx: RunContext, dataset_id: str, output_id: str, real: Any
     real_train, real_holdout = split_holdout(real, HOLDOUT, seed=params.seed)
     ds = ctx.agreement.dataset(dataset_id)
     trained = train(real_train, ds, params, rules=ctx.agreement.quality_rules)
-    avoid = [real]
-    synthetic = draw(trained, params.rows or real.num_rows, avoid=avoid)
+    rows, avoid = params.rows or real.num_rows, [real]
+    synthetic = draw(trained, rows, avoid=avoid)
     redraws = 0
     while also_avoid and (clashes := _shared_identifiers(ctx, also_avoid, trained.identifier_columns, synthetic)):
         if redraws == MAX_REDRAWS:
             raise PolicyViolation("privacy.synthetic", f"output {output_id}: synthetic identifiers still equal real "
                                   f"ones after {MAX_REDRAWS} redraws; nothing was released")
         avoid += clashes  # those values are redrawn; the fresh ones are checked again
-        synthetic = draw(trained, params.rows or real.num_rows, avoid=avoid)
+        synthetic = draw(trained, rows, avoid=avoid)
         redraws += 1
     files = {name: ctx.staging(dataset_id, f"{name}_{output_id}.parquet") for name in ("train", "holdout", "synthetic")}
     for name, table in (("train", real_train), ("holdout", real_holdout), ("synthetic", synthetic)):
@@ -78,11 +78,9 @@ def _shared_identifiers(ctx: RunContext, paths: Sequence[str], columns: list[str
 
     out = []
     for rel in paths:
-        with ctx.root.open_parquet(rel) as pf:
+        with ctx.root.open_parquet(rel) as pf:  # opened once: its schema says which columns to read
             present = [c for c in columns if c in pf.schema_arrow.names and c in synthetic.column_names]
-        if not present:
-            continue
-        table = ctx.root.read_table(rel, columns=present)
+            table = pf.read(columns=present) if present else None
         for name in present:
             found = shared_values(table[name], synthetic[name])
             if len(found):
