@@ -30,6 +30,10 @@ sample-data: install
 	$(BIN)/python include/generate_sample_data.py --rows 500
 
 demo: airflow-db sample-data
+	@echo "Signing the example agreements with local DEMO keys: this machine holds every party's key (in a real deployment each party keeps its own and signs in its own Airflow)"
+	for f in include/agreements/*.yaml; do \
+	  $(BIN)/pactline keys new --agreement $$f --all-parties --if-missing > /dev/null && $(BIN)/pactline sign $$f --all-local || exit 1; \
+	done
 	$(BIN)/pactline validate include/agreements/*.yaml
 	$(BIN)/pactline plan include/agreements/fraud.yaml
 	set -o pipefail; $(BIN)/pactline run include/agreements/fraud.yaml 2>&1 | tail -n 6

@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import secrets
 import sys
 import tempfile
 import time
@@ -59,7 +60,7 @@ keys: {pseudonymisation: scale_pseudonym_key}
 datasets:
   - id: transactions
     provider: bank
-    source: {uri: "PARTS/*.parquet", format: parquet}
+    source: {uri: "parts/*.parquet", format: parquet}
     columns:
       transaction_id: {type: integer, category: non_personal, transformation: {kind: keep}}
       customer_email: {type: string, category: direct_identifier, legal_basis: legitimate_interests,
@@ -258,7 +259,8 @@ def main() -> None:
     results = {}
     with tempfile.TemporaryDirectory(prefix="pactline-scale-") as tmp:
         tmp_path = Path(tmp)
-        os.environ["PACTLINE_SECRET_SCALE_PSEUDONYM_KEY"] = "42" * 32
+        # the agreement's secret in its own namespace (<agreement id>__<name>), random like any real key
+        os.environ["PACTLINE_SECRET_SCALE_BENCH__SCALE_PSEUDONYM_KEY"] = secrets.token_hex(32)
         os.environ.pop("PACTLINE_DATA_ROOT", None)
         os.environ.pop("PACTLINE_LEDGER_URL", None)
         for rows in args.rows:
@@ -269,7 +271,8 @@ def main() -> None:
             print(f"generated {rows:,} rows as {n} Parquet partitions of {part_rows:,} rows "
                   f"in {time.perf_counter() - t:.1f}s", flush=True)
             agreement = data / "agreement.yaml"
-            agreement.write_text(AGREEMENT.replace("PARTS", str(data / "parts")))
+            agreement.write_text(AGREEMENT)
+            os.environ["PACTLINE_SOURCE_ROOT"] = str(data)  # the bank's source root: the generated partitions
             runs = [(w, True) for w in args.workers]
             if args.cold and rows == min(args.rows):
                 runs.append((max(args.workers), False))

@@ -1,9 +1,10 @@
 """Privacy expectations: no residual PII in released columns, k-anonymity, l-diversity.
 
 They are GX custom expectations (registered on import) backed by custom metrics computed on the
-pandas batch. None of them puts a raw value in its result: residual PII is shown redacted and
-masked, equivalence classes by their quasi-identifier values (generalised in released data) and
-sizes, never by their sensitive values.
+pandas batch. None of them puts a value of the data in its result: residual PII is reported by
+row, entity and count (an example's shape at most: letters x/X, digits 9, PII spans as
+placeholders), equivalence classes by counts and size histograms, never by their quasi-identifier
+values (the rarest classes are the people most at risk) nor their sensitive values.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from great_expectations.expectations.metrics.metric_provider import metric_value
 from great_expectations.expectations.metrics.table_metric_provider import TableMetricProvider
 
 from expectations.rendering import SentenceRenderer
+from pactline.protect.suppression import size_histogram
 
 MISSING = "(missing)"
 PLACEHOLDER = r"<[A-Z][A-Z0-9_]*>"  # what redact / redact_text leave behind, e.g. <PERSON>
@@ -127,7 +129,8 @@ class ExpectColumnValuesToHaveNoResidualPii(SentenceRenderer, ColumnAggregateExp
 def _class_keys(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     missing = [c for c in columns if c not in df.columns]
     if missing:
-        raise ValueError(f"column(s) {missing} are not in the data (it has {list(map(str, df.columns))})")
+        # no quotes and no colon: the runner withholds what a library message quotes (see pactline.withheld)
+        raise ValueError(f"column(s) {', '.join(missing)} are not in the data")
     # Text keys, nulls as their own value: an attacker can single out a null as well as a value.
     return pd.DataFrame({c: df[c].astype(object).map(lambda v: MISSING if pd.isna(v) else str(v))
                          for c in columns}).reset_index(drop=True)
@@ -137,32 +140,30 @@ def equivalence_classes(df: pd.DataFrame, quasi_identifiers: list[str], *, k: in
                         sensitive_column: str | None = None, l: int = 2,  # noqa: E741
                         max_examples: int = 5) -> dict[str, Any]:
     """Sizes of the groups of rows sharing all quasi-identifier values; with a sensitive column,
-    also the number of distinct sensitive values in each group (distinct l-diversity)."""
+    also the number of distinct sensitive values in each group (distinct l-diversity).
+
+    Counts only: `sizes_below_k` says how many classes have 1, 2, ... k-1 rows, `distinct_below_l`
+    how many have 0, 1, ... l-1 distinct sensitive values; no class is named by its values.
+    `max_examples` is accepted for suites built before, and ignored."""
     keys = _class_keys(df, quasi_identifiers)
     if len(keys) == 0:
-        return {"rows": 0, "classes": 0, "min_size": None, "smallest": []}
+        return {"rows": 0, "classes": 0, "min_size": None, "sizes_below_k": {}}
     grouped = keys.groupby(quasi_identifiers, sort=False, dropna=False)
     table = grouped.size().rename("size").to_frame()
     out: dict[str, Any] = {"rows": len(keys), "classes": len(table), "min_size": int(table["size"].min()),
                            "classes_below_k": int((table["size"] < k).sum()),
-                           "rows_below_k": int(table.loc[table["size"] < k, "size"].sum())}
-    order = ["size"]
+                           "rows_below_k": int(table.loc[table["size"] < k, "size"].sum()),
+                           "sizes_below_k": size_histogram(table["size"].tolist(), below=k)}
     if sensitive_column is not None:
         if sensitive_column not in df.columns:
-            raise ValueError(f"sensitive column {sensitive_column!r} is not in the data")
+            raise ValueError(f"sensitive column {sensitive_column} is not in the data")
         sens = df[sensitive_column].reset_index(drop=True)
         table["distinct_sensitive"] = sens.groupby([keys[c] for c in quasi_identifiers], sort=False).nunique()
         table["distinct_sensitive"] = table["distinct_sensitive"].fillna(0).astype(int)
         out["min_distinct"] = int(table["distinct_sensitive"].min())
         out["classes_below_l"] = int((table["distinct_sensitive"] < l).sum())
         out["rows_below_l"] = int(table.loc[table["distinct_sensitive"] < l, "size"].sum())
-        order = ["distinct_sensitive", "size"]
-    smallest = table.sort_values(order, kind="stable").head(max_examples)
-    out["smallest"] = [
-        {"values": dict(zip(quasi_identifiers, idx if isinstance(idx, tuple) else (idx,), strict=True)),
-         **{c: int(row[c]) for c in table.columns}}
-        for idx, row in smallest.iterrows()
-    ]
+        out["distinct_below_l"] = size_histogram(table["distinct_sensitive"].tolist(), below=l)
     return out
 
 
@@ -222,5 +223,5 @@ class ExpectSensitiveColumnToBeLDiverse(SentenceRenderer, BatchExpectation):
         found = metrics["table.pactline_equivalence_classes"]
         smallest = found.get("min_distinct")
         success = found["rows"] == 0 or (smallest is not None and smallest >= self.l)
-        details = {k: v for k, v in found.items() if k not in ("min_distinct", "classes_below_k", "rows_below_k")}
+        details = {k: v for k, v in found.items() if k not in ("min_distinct", "classes_below_k", "rows_below_k", "sizes_below_k")}
         return {"success": success, "result": {"observed_value": smallest, "details": details}}

@@ -41,13 +41,13 @@ class PactlineApprovalOperator(ApprovalOperator):
         self.output_id = output_id
 
     def execute(self, context: Any) -> Any:
-        ctx = run_context(self.agreement_path, self.fingerprint, context)
+        ctx = run_context(self.agreement_path, self.fingerprint, context, self.dataset_id)
         ctx.record("approval.requested", dataset=self.dataset_id, output=self.output_id,
                    task_id=context["ti"].task_id, subject=self.subject)
         return super().execute(context)  # on Airflow 3.3: raises TaskAwaitingInput (the task waits for input)
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
-        ctx = run_context(self.agreement_path, self.fingerprint, context)
+        ctx = run_context(self.agreement_path, self.fingerprint, context, self.dataset_id)
         chosen = (event.get("chosen_options") or [None])[0]
         user = event.get("responded_by_user") or {}
         responded_at = event.get("responded_at")

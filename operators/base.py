@@ -46,7 +46,7 @@ class PactlineOperator(BaseOperator):
         return values if isinstance(values, list) else [values]
 
     def execute(self, context: Any) -> Any:
-        ctx = run_context(self.agreement_path, self.fingerprint, context)
+        ctx = run_context(self.agreement_path, self.fingerprint, context, self.dataset_id)
         upstream = {kind: self.pull(context, kind, task_id) for kind, task_id in self.upstream_steps.items()}
         try:
             result = self.run(ctx, upstream)

@@ -8,7 +8,10 @@ from typing import Any
 
 from pactline.agreement import LoadedAgreement, load_agreement
 from pactline.errors import PolicyViolation
-from pactline.keys import KeyStore, decode_secret
+from pactline.keys import SHARED_SECRETS_VARIABLE, KeyStore, decode_secret
+from pactline.parties import PartyKeys
+from pactline.parties.consent import require_consent
+from pactline.pipeline.check_steps import open_incident
 from pactline.pipeline.context import RunContext
 from pactline.policy import Policy
 from pactline.recording import ledger_recorder
@@ -29,6 +32,21 @@ def airflow_secret(name: str) -> bytes | None:
         except Exception:
             value = None
     return decode_secret(value, name) if value else None
+
+
+def airflow_shared_secrets() -> str | None:
+    """The deployment's secret-sharing JSON from the Airflow Variable `pactline_shared_secrets`, if set."""
+    from airflow.sdk import Variable
+
+    try:
+        return Variable.get(SHARED_SECRETS_VARIABLE, default=None)
+    except Exception:
+        return None
+
+
+# KeyStore(resolver=airflow_secret) picks this up, so every KeyStore built on Airflow reads the sharing
+# configuration from the Variable first (then PACTLINE_SHARED_SECRETS)
+airflow_secret.shared_secrets = airflow_shared_secrets  # type: ignore[attr-defined]
 
 
 def load_checked(agreement_path: str, parsed_fingerprint: str) -> LoadedAgreement:
@@ -55,20 +73,34 @@ def as_of_date(context: dict[str, Any]) -> dt.date:
     return logical.date() if logical else dt.datetime.now(dt.UTC).date()
 
 
-def run_context(agreement_path: str, parsed_fingerprint: str, context: dict[str, Any]) -> RunContext:
+def run_context(agreement_path: str, parsed_fingerprint: str, context: dict[str, Any],
+                dataset_id: str | None = None) -> RunContext:
+    """The run's context, once the agreement is in force and every party signed this version.
+
+    A refusal is a step.failed entry and an incident (the notification clock starts), then it raises.
+    """
     loaded = load_checked(agreement_path, parsed_fingerprint)
     as_of = as_of_date(context)
     ti = context["ti"]
     actor = f"airflow:{ti.dag_id}.{ti.task_id}"
     run_id = context["run_id"]
     recorder = ledger_recorder(loaded, actor=actor, run_id=run_id)
-    Policy(loaded).require_in_force(as_of)
-    return RunContext(
+    keystore = KeyStore(resolver=airflow_secret)
+    ctx = RunContext(
         loaded=loaded,
         run_id=run_id,
         as_of=as_of,
         root=DataRoot(os.environ.get("PACTLINE_DATA_ROOT")),
-        keystore=KeyStore(resolver=airflow_secret),
+        keystore=keystore,
         recorder=recorder,
         actor=actor,
     )
+    try:
+        Policy(loaded).require_in_force(as_of)
+        signatures = require_consent(loaded, recorder, party_keys=PartyKeys(keystore))
+    except PolicyViolation as e:
+        ctx.record("step.failed", dataset=dataset_id, step=ti.task_id, error=str(e), error_type=type(e).__name__)
+        open_incident(ctx, dataset_id, f"policy.{e.clause}", str(e), "")
+        raise
+    ctx.extra["signatures"] = [s.summary() for s in signatures]  # publish lists them in the manifest
+    return ctx

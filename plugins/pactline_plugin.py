@@ -27,6 +27,20 @@ log = logging.getLogger(__name__)
 MAX_ERROR = 500
 
 
+def error_text(error: Any) -> str:
+    """A failed task's error as the ledger keeps it. Pactline's own errors name columns, rows and counts
+    and are kept whole; any other exception (a library's, which may quote the cell it choked on) keeps
+    its type and its message with every value withheld (pactline.withheld)."""
+    from pactline.errors import PactlineError
+    from pactline.withheld import exception_text, withhold_values
+
+    if isinstance(error, PactlineError):
+        return f"{type(error).__name__}: {error}"[:MAX_ERROR]
+    if isinstance(error, BaseException):
+        return exception_text(error)[:MAX_ERROR]
+    return withhold_values(str(error))[:MAX_ERROR]
+
+
 class LedgerListener:
     """Records task.state entries for tasks built from an agreement (they carry its fingerprint)."""
 
@@ -47,7 +61,7 @@ class LedgerListener:
             if getattr(ti, "hostname", None):  # which worker ran it, for a distributed deployment
                 payload["hostname"] = ti.hostname
             if error is not None:
-                payload["error"] = f"{type(error).__name__}: {error}"[:MAX_ERROR] if isinstance(error, BaseException) else str(error)[:MAX_ERROR]
+                payload["error"] = error_text(error)
             open_ledger().append("task.state", agreement_id=ti.dag_id, fingerprint=fingerprint,
                                  actor=f"airflow:{ti.dag_id}.{ti.task_id}", payload=payload)
         except Exception:  # a ledger problem must be visible but must not change the task's outcome

@@ -35,6 +35,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from pactline.ui import agreements as ui_agreements
 from pactline.ui import approvals as ui_approvals
+from pactline.ui import consent as ui_consent
 from pactline.ui import csrf
 from pactline.ui import incidents as ui_incidents
 from pactline.ui import ledger_view as ui_ledger
@@ -225,8 +226,9 @@ def build_app() -> FastAPI:
         found = ui_agreements.load_folder(agreements_folder())
         allowed = readable(user, set(found.valid))
         shown = ui_agreements.AgreementSet({k: v for k, v in found.valid.items() if k in allowed}, found.invalid)
+        consents = {k: ui_consent.consent_of(v) for k, v in shown.valid.items()}
         body = ui_agreements.render_agreements(shown, now().date(), base=base_of(request),
-                                               show_invalid=may_see_import_errors(user))
+                                               show_invalid=may_see_import_errors(user), consents=consents)
         return html(page("Agreements", body, base=base_of(request), active="agreements", user=user_name(user)))
 
     @app.get("/agreements/{dag_id}", dependencies=READ)
@@ -234,7 +236,8 @@ def build_app() -> FastAPI:
         loaded = ui_agreements.load_folder(agreements_folder()).get(dag_id)
         if loaded is None:
             return not_found(request, user, f"{dag_id} is not the DAG of a valid agreement.")
-        body = ui_agreements.render_agreement(loaded, now().date(), base=base_of(request))
+        body = ui_agreements.render_agreement(loaded, now().date(), base=base_of(request),
+                                              consent=ui_consent.consent_of(loaded))
         return html(page(f"Agreement {loaded.id}", body, base=base_of(request), active="agreements",
                          user=user_name(user)))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -49,11 +50,41 @@ def example_text():
     return read
 
 
+def sign_all(path: str | Path) -> None:
+    """Every party of the agreement gets a key in this test's PACTLINE_HOME and signs its current version
+    (what `make demo` does with its local demo keys)."""
+    from pactline.cli.main import main
+
+    assert main(["keys", "new", "--agreement", str(path), "--all-parties", "--if-missing"]) == 0
+    assert main(["sign", str(path), "--all-local"]) == 0
+
+
+_amendments = iter(range(1, 1_000_000))
+
+
+def amend(path: str | Path, text: str) -> None:
+    """Write an amended agreement under a new version number (a signed number never takes another text)
+    and sign it for every party."""
+    text, n = re.subn(r'(?m)^(  version: )"?[0-9.]+"?$', rf'\g<1>"90.{next(_amendments)}.0"', text, count=1)
+    assert n == 1, "the agreement text has no metadata.version line"
+    Path(path).write_text(text)
+    sign_all(path)
+
+
+def signed_copy(folder: Path) -> Path:
+    """The example agreements copied to `folder` (without keys or signatures a `make demo` left in the repo),
+    each signed by every party with keys under the current PACTLINE_HOME."""
+    shutil.copytree(AGREEMENTS, folder, ignore=shutil.ignore_patterns("keys", "*.sig"))
+    for path in sorted(folder.glob("*.yaml")):
+        sign_all(path)
+    return folder
+
+
 @pytest.fixture
 def workspace(tmp_path):
-    """A copy of the example agreements with freshly generated sample data beside them."""
+    """A copy of the example agreements, signed by every party, with freshly generated sample data beside them."""
     ws = tmp_path / "ws"
-    shutil.copytree(AGREEMENTS, ws / "agreements")
+    signed_copy(ws / "agreements")
     load_generator().generate(ws / "data", rows=300, seed=11)
     return ws
 

@@ -182,3 +182,19 @@ def test_json_schema_accepts_examples():
     for path in AGREEMENTS.glob("*.yaml"):
         data = json.loads(json.dumps(yaml.safe_load(path.read_text()), default=str))
         jsonschema.validate(data, schema)
+
+
+@pytest.mark.parametrize(("old", "new", "where"), [
+    ("id: readmission-risk", "id: readmission__risk", "metadata.id"),
+    ("id: readmission-risk", "id: pactline-internal", "metadata.id"),
+    ("pseudonymisation: readmission_pseudonym_key", "pseudonymisation: readmission__key", "keys.pseudonymisation"),
+    ("pseudonymisation: readmission_pseudonym_key", "pseudonymisation: pactline_kek", "keys.pseudonymisation"),
+    ("pseudonymisation: readmission_pseudonym_key", "pseudonymisation: Fraud-Key", "keys.pseudonymisation"),
+])
+def test_names_that_could_reach_another_namespace_are_refused(example_text, old, new, where):
+    """Secrets resolve as <agreement id>__<name>: neither part may hold '__' or be one of Pactline's own."""
+    text = example_text()
+    assert text.count(old) == 1
+    with pytest.raises(AgreementError) as err:
+        load_text(text.replace(old, new))
+    assert [p.path for p in err.value.problems] == [where] and err.value.problems[0].line

@@ -33,7 +33,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.conftest import AGREEMENTS, REPO, load_generator
+from tests.conftest import REPO, load_generator, signed_copy
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(570)]
 
@@ -194,7 +194,9 @@ def airflow_env(root: Path, port: int, db_url: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory) -> Iterator[LiveAirflow]:
     root = tmp_path_factory.mktemp("live")
-    shutil.copytree(AGREEMENTS, root / "ws" / "agreements")
+    with pytest.MonkeyPatch.context() as m:  # signed with party keys where the Airflow processes look
+        m.setenv("PACTLINE_HOME", str(root / "pactline"))
+        signed_copy(root / "ws" / "agreements")
     load_generator().generate(root / "ws" / "data", rows=300, seed=11)
     (root / "passwords.json").write_text(json.dumps(PASSWORDS))
     (root / "airflow").mkdir()

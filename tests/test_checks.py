@@ -188,8 +188,7 @@ def test_privacy_check_fails_on_residual_pii_and_a_unique_combination(readmissio
     assert pii.details["examples"][0]["row"] == 5 and "Miller" not in json.dumps(pii.details)
     k = failed["expect_quasi_identifiers_to_be_k_anonymous"]
     assert k.observed == 1
-    assert k.details["smallest"][0] == {"values": {"birth_date": "1999", "postcode": "22", "sex": "female"},
-                                        "size": 1}
+    assert k.details["sizes_below_k"]["1"] >= 1 and "1999" not in json.dumps(k.details)
     message = result.failures_message()
     assert f"observed 1; threshold k={readmission.agreement.privacy.k_anonymity.k}" in message and "max_rate=0.01" in message
 

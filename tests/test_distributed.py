@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, load_generator
+from tests.conftest import REPO, amend, load_generator
 from tests.test_partition import partitioned_fraud, read_release, split_csv
 
 pytestmark = pytest.mark.slow
@@ -35,9 +35,10 @@ PG = "postgresql://postgres@127.0.0.1:5432"
 REDIS = ("127.0.0.1", 6379)
 DAG_ID = "fraud-detection"
 PARTITIONS = 4
-PSEUDONYM_KEY = "3c" * 32
-KEK = "9d" * 32
-SIGNING_SEED = "51" * 32
+# random-looking, as every key must be (pactline.keys refuses repeated patterns and passphrases)
+PSEUDONYM_KEY = "0c1f795389e4e24d87a8895e405be6e5853fc7d245e828ed215d157e8b4a3bdc"
+KEK = "c4e21db9664bc076196bc8671fc2c78f2b8233a44cadc5adf17bc9cb20a45b46"
+SIGNING_SEED = "8ebe5cf4ed034f5ff74c98822282a990d540e2e2fa89249b42ab6970f4853e35"
 HOW_TO_START = (
     "start them with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start; "
     "redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no "
@@ -109,7 +110,7 @@ def _transactions_only(path: Path) -> None:
     text = text[:text.index("  - id: orders\n")] + text[text.index("restrictions:"):]
     text = text[:text.index("  - id: orders-release")] + text[text.index("retention:"):]
     text = "\n".join(line for line in text.splitlines() if "dataset: orders" not in line) + "\n"
-    path.write_text(text)
+    amend(path, text)
 
 
 class Services:
@@ -209,7 +210,8 @@ def test_two_celery_workers_process_partitions(airflow_home, workspace, tmp_path
             "PACTLINE_DATA_ROOT": str(run_folder / "data-root"),
             "PACTLINE_LEDGER_URL": ledger_db,
             "PACTLINE_LEDGER_SIGNING_KEY": SIGNING_SEED,
-            "AIRFLOW_CONN_FRAUD_PSEUDONYM_KEY": conn(PSEUDONYM_KEY),
+            # the agreement's own namespace: <agreement id>__<key name> (pactline.keys)
+            "AIRFLOW_CONN_FRAUD-DETECTION__FRAUD_PSEUDONYM_KEY": conn(PSEUDONYM_KEY),
             "AIRFLOW_CONN_PACTLINE_KEK": conn(KEK),
         }
         try:
@@ -272,7 +274,7 @@ def test_two_celery_workers_process_partitions(airflow_home, workspace, tmp_path
 
         from tests.test_e2e import run_dag
 
-        monkeypatch.setenv("PACTLINE_SECRET_FRAUD_PSEUDONYM_KEY", PSEUDONYM_KEY)
+        monkeypatch.setenv("PACTLINE_SECRET_FRAUD_DETECTION__FRAUD_PSEUDONYM_KEY", PSEUDONYM_KEY)
         single = run_dag(path)
         assert str(single.state).endswith("success"), single.state
         _, expected = read_release(loaded.id, "transactions-release", single.run_id)

@@ -13,6 +13,7 @@ import pytest
 
 from pactline.agreement import load_agreement
 from pactline.store import DataRoot
+from tests.conftest import amend
 
 pytestmark = pytest.mark.slow
 HIDDEN = {"pseudonymise", "redact", "drop", "mask", "encrypt"}
@@ -70,6 +71,10 @@ def test_fraud_agreement_end_to_end(airflow_home, workspace):
     assert str(run.state) in ("success", "DagRunState.SUCCESS")
     got = releases(loaded.id, run.run_id)
     assert set(got) == {"transactions-release", "transactions-synthetic", "orders-release"}
+    for manifest, _ in got.values():  # every release names the signatures it ran under
+        signatures = manifest["agreement"]["signatures"]
+        assert {s["party"] for s in signatures} == {"nordbank", "shopco", "fraud-lab"}
+        assert all(s["version"] == loaded.agreement.metadata.version for s in signatures)
 
     # the synthetic release: trained on raw data, identifiers faked, gated, and no real identifier in it
     synth_manifest, synthetic = got["transactions-synthetic"]
@@ -82,7 +87,7 @@ def test_fraud_agreement_end_to_end(airflow_home, workspace):
     manifest, table = got["transactions-release"]
     assert manifest["agreement"]["fingerprint"] == loaded.fingerprint
     assert manifest["rows"] == {"ingested": 300, "released": 300}
-    assert manifest["dropped_undeclared_columns"] == ["KANAAL"]
+    assert manifest["undeclared_columns"] == {"count": 1, "positions": [11]}  # KANAAL, never by name
     assert manifest["inputs"][0]["sha256"] and len(manifest["inputs"][0]["sha256"]) == 64
     assert manifest["transformations"]["customer_email"]["kind"] == "pseudonymise"
     assert {f["name"] for f in manifest["schema"]} == set(table.column_names)
@@ -185,7 +190,7 @@ def test_under_anonymised_dataset_is_stopped(airflow_home, workspace):
     text = path.read_text().replace("          kind: generalise\n          method: bands\n          width: 10",
                                     "          kind: keep").replace("k_anonymity: {k: 2,", "k_anonymity: {k: 10,")
     assert "k: 10" in text and "width: 10" not in text
-    path.write_text(text)
+    amend(path, text)
     loaded = load_agreement(path)
     run = run_dag(path)
     assert "fail" in str(run.state).lower()

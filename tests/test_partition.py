@@ -18,7 +18,17 @@ from pactline.partition import ClassCounts, GroupCounts, SensitiveValues, list_p
 from pactline.partition.aggregate import kept_rows
 from pactline.plan import build_plan
 from pactline.protect.suppression import suppress_small_classes
+from pactline.sources import SourceRoot
 from pactline.store import DataRoot
+from tests.conftest import amend
+
+# the fraud agreement's pseudonymisation key (random-looking, as every key must be)
+PSEUDONYM_KEY = "6f097639ef94ae1d85683a2f848504477c645059540e7ffc05ce3df7adcabb7a"
+
+
+def root_at(folder: Path) -> SourceRoot:
+    return SourceRoot("provider", str(folder), "test")
+
 
 # -- helpers shared with test_distributed ------------------------------------------------------
 
@@ -46,7 +56,7 @@ def partitioned_fraud(agreements: Path, parts_glob: str | None, *, synthetic: bo
         text = text.replace("source: {uri: ../data/fraud/transactions.csv, format: csv, delimiter: \";\"}",
                             f"source: {{uri: \"{parts_glob}\", format: csv, delimiter: \";\"}}")
         assert parts_glob in text
-    path.write_text(text)
+    amend(path, text)
     return path
 
 
@@ -71,23 +81,23 @@ def test_glob_folder_and_row_group_partitions(tmp_path):
         (tmp_path / "in" / f"p{i}.csv").write_text("a,b\n1,2\n")
     (tmp_path / "in" / "_SUCCESS.csv").write_text("")
     (tmp_path / "in" / "notes.txt.bak").write_text("x")
-    glob = list_partitions(Source(uri="in/*.csv"), tmp_path)
+    glob = list_partitions(Source(uri="in/*.csv"), tmp_path, root_at(tmp_path))
     assert [p.name for p in glob] == ["p0.csv", "p1.csv", "p2.csv"] and [p.index for p in glob] == [0, 1, 2]
-    folder = list_partitions(Source(uri="in/"), tmp_path)
+    folder = list_partitions(Source(uri="in/"), tmp_path, root_at(tmp_path))
     assert [p.name for p in folder] == ["p0.csv", "p1.csv", "p2.csv"]
     assert all(Path(p.uri).is_absolute() for p in folder)
 
     table = pa.table({"x": list(range(1000))})
     pq.write_table(table, tmp_path / "big.parquet", row_group_size=100)
-    parts = list_partitions(Source(uri="big.parquet", format="parquet", partition_rows=250), tmp_path)
+    parts = list_partitions(Source(uri="big.parquet", format="parquet", partition_rows=250), tmp_path, root_at(tmp_path))
     assert [p.rows for p in parts] == [300, 300, 300, 100]
     assert parts[0].name == "big.parquet#rg=0-2" and parts[-1].row_groups == (9,)
     rebuilt = []
     for p in parts:
-        with open_partition(p) as fh:
+        with open_partition(p, root_at(tmp_path)) as fh:
             rebuilt.append(pq.read_table(fh))
     assert pa.concat_tables(rebuilt).equals(table)
-    with open_partition(parts[1]) as a, open_partition(parts[1]) as b:
+    with open_partition(parts[1], root_at(tmp_path)) as a, open_partition(parts[1], root_at(tmp_path)) as b:
         assert a.read() == b.read()  # a slice's landing copy is the same bytes every time: content-addressed
 
 
@@ -104,7 +114,7 @@ def test_missing_folder_is_a_data_error(tmp_path):
     from pactline.errors import DataError
 
     with pytest.raises(DataError, match="holds no csv file"):
-        list_partitions(Source(uri="nothing/*.csv"), tmp_path)
+        list_partitions(Source(uri="nothing/*.csv"), tmp_path, root_at(tmp_path))
 
 
 # -- aggregates --------------------------------------------------------------------------------
@@ -172,7 +182,8 @@ def test_summed_aggregates_equal_whole_dataset_numbers():
     lonely = SensitiveValues(["age"], "diagnosis", 2)
     lonely.add(pa.table({"age": ["[20, 30)", "[20, 30)", "[50, 60)"], "diagnosis": [None, None, "flu"]}))
     assert lonely.below() == {"[20, 30)": 0, "[50, 60)": 1}
-    assert lonely.summary()["smallest"][0] == {"distinct_sensitive": 0, "age": "[20, 30)"}
+    summary = lonely.summary()  # counts only: which classes they are (their age bands) stays out
+    assert summary["distinct_below_l"] == {"0": 1, "1": 1} and "[20, 30)" not in str(summary)
 
     # category counts for rare_to_other
     counts = sum_counts([{"rare": pd.Series(b["rare"].to_pylist()).value_counts().to_dict()} for b in batches])
@@ -298,7 +309,7 @@ def test_l_diversity_over_partitions_matches_the_whole_release(workspace, tmp_pa
     from pactline.keys import KeyStore
     from pactline.pipeline.context import RunContext
 
-    monkeypatch.setenv("PACTLINE_SECRET_FRAUD_PSEUDONYM_KEY", "7a" * 32)
+    monkeypatch.setenv("PACTLINE_SECRET_FRAUD_DETECTION__FRAUD_PSEUDONYM_KEY", PSEUDONYM_KEY)
     data = workspace / "data" / "fraud"
     split_csv(data / "transactions.csv", data / "transactions_parts", 3)
     path = partitioned_fraud(workspace / "agreements", "../data/fraud/transactions_parts/*.csv")
@@ -306,7 +317,7 @@ def test_l_diversity_over_partitions_matches_the_whole_release(workspace, tmp_pa
         "  k_anonymity: {k: 2, quasi_identifiers: [age, gender]}\n",
         "  k_anonymity: {k: 2, quasi_identifiers: [age, gender]}\n"
         f"  l_diversity: {{l: {l_value}, sensitive_column: merchant_category}}\n")
-    path.write_text(text)
+    amend(path, text)
     build_plan(load_agreement(path))  # planned, no longer refused
     events: list = []
     root = DataRoot(str(tmp_path / "root"))
@@ -343,7 +354,7 @@ def test_a_duplicate_across_partitions_fails_the_quality_gate(workspace, tmp_pat
     from pactline.keys import KeyStore
     from pactline.pipeline.context import RunContext
 
-    monkeypatch.setenv("PACTLINE_SECRET_FRAUD_PSEUDONYM_KEY", "7a" * 32)
+    monkeypatch.setenv("PACTLINE_SECRET_FRAUD_DETECTION__FRAUD_PSEUDONYM_KEY", PSEUDONYM_KEY)
     data = workspace / "data" / "fraud"
     files = split_csv(data / "transactions.csv", data / "transactions_parts", 3)
     first = files[0].read_text().splitlines()
@@ -375,7 +386,7 @@ def test_synthetic_identifiers_equal_no_real_one_in_any_partition(workspace, tmp
     from pactline.pipeline import partitioned as p
     from pactline.pipeline.context import RunContext
 
-    monkeypatch.setenv("PACTLINE_SECRET_FRAUD_PSEUDONYM_KEY", "7a" * 32)
+    monkeypatch.setenv("PACTLINE_SECRET_FRAUD_DETECTION__FRAUD_PSEUDONYM_KEY", PSEUDONYM_KEY)
     data = workspace / "data" / "fraud"
     split_csv(data / "transactions.csv", data / "transactions_parts", 3)
     path = partitioned_fraud(workspace / "agreements", "../data/fraud/transactions_parts/*.csv", synthetic=True)
@@ -414,7 +425,7 @@ def test_synthetic_identifiers_equal_no_real_one_in_any_partition(workspace, tmp
 def test_partitioned_dag_releases_what_one_file_releases(airflow_home, workspace, monkeypatch):
     from tests.test_e2e import run_dag
 
-    monkeypatch.setenv("PACTLINE_SECRET_FRAUD_PSEUDONYM_KEY", "7a" * 32)
+    monkeypatch.setenv("PACTLINE_SECRET_FRAUD_DETECTION__FRAUD_PSEUDONYM_KEY", PSEUDONYM_KEY)
     data = workspace / "data" / "fraud"
     split_csv(data / "transactions.csv", data / "transactions_parts", 4)
     agreements = workspace / "agreements"
@@ -462,7 +473,7 @@ def test_partitioned_synthetic_release_equals_the_one_file_release(airflow_home,
     synthetic rows as the one-file run, gated the same way, published as one file."""
     from tests.test_e2e import run_dag
 
-    monkeypatch.setenv("PACTLINE_SECRET_FRAUD_PSEUDONYM_KEY", "7a" * 32)
+    monkeypatch.setenv("PACTLINE_SECRET_FRAUD_DETECTION__FRAUD_PSEUDONYM_KEY", PSEUDONYM_KEY)
     data = workspace / "data" / "fraud"
     split_csv(data / "transactions.csv", data / "transactions_parts", 3)
     agreements = workspace / "agreements"

@@ -17,7 +17,7 @@ import pytest
 from pactline.recording import open_ledger
 from pactline.retention import subject_report, verify_receipts
 from pactline.store import DataRoot, default_vault
-from tests.conftest import REPO
+from tests.conftest import REPO, amend
 from tests.test_erasure import subject  # noqa: F401 - fixture
 from tests.test_retention import populate, total
 
@@ -37,7 +37,7 @@ def long_retention(workspace):
     text = path.read_text()
     for zone, days in (("landing", 14), ("staging", 30), ("sandbox", 90), ("production", 365)):
         text = text.replace(f"{zone}_days: {days}", f"{zone}_days: 3650")
-    path.write_text(text)
+    amend(path, text)
 
 
 def ok(run) -> bool:

@@ -14,11 +14,12 @@ import pytest
 
 from pactline.agreement import load_agreement
 from pactline.store import DataRoot
+from tests.conftest import amend
 from tests.test_e2e import raw_values, releases, run_dag
 
 pytestmark = pytest.mark.slow
 BUCKET = "pactline-test"
-SECRET = "5e" * 32  # the agreement's pseudonymisation key, the same for both runs
+SECRET = "4ab8bdd5a1d39fec0ff907b5af7b32b8889bf1e8d122da3b6f26f75674c35ae9"  # the agreement's pseudonymisation key, the same for both runs
 
 
 @pytest.fixture
@@ -52,9 +53,9 @@ def test_fraud_on_s3_equals_local(airflow_home, workspace, tmp_path, monkeypatch
     text = path.read_text()
     # the synthetic output trains a model for a minute; the data root is what this test is about
     text = text[:text.index("  - id: transactions-synthetic")] + text[text.index("  - id: orders-release"):]
-    path.write_text(text)
+    amend(path, text)
     loaded = load_agreement(path)
-    monkeypatch.setenv("PACTLINE_SECRET_FRAUD_PSEUDONYM_KEY", SECRET)
+    monkeypatch.setenv("PACTLINE_SECRET_FRAUD_DETECTION__FRAUD_PSEUDONYM_KEY", SECRET)
 
     local_run = run_dag(path)
     assert str(local_run.state).endswith("success"), local_run.state

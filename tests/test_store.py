@@ -34,6 +34,10 @@ from pactline.store.envelope import MAGIC, TAG, EnvelopeReader, open_bytes, seal
 from pactline.store.parquet_crypto import decryption_properties
 
 SECRET_VALUE = "alice.secret@example.org"
+# KEKs: random-looking, as every key must be (pactline.keys refuses repeated patterns and passphrases)
+KEK_A = "59a11964889304dd4f7929c9c9d3e42c40fc02bcac4d5327830e945c025b4704"
+KEK_B = "550530d8f6793c496544fac7675fad026e948b7e60e079dd7acff3f871d5b045"
+KEK_C = "70df1947731811a981fd9a5bb7362ba47a11aaf6cbec4bb09daaed3c8601e29e"
 
 
 @pytest.fixture
@@ -210,17 +214,17 @@ def test_keyring_create_get_destroy(db_url, tmp_path):
 
 
 def test_keyring_kek_comes_from_the_key_store_environment(tmp_path, monkeypatch):
-    monkeypatch.setenv("PACTLINE_SECRET_PACTLINE_KEK", "ab" * 32)
+    monkeypatch.setenv("PACTLINE_SECRET_PACTLINE_KEK", KEK_A)
     ring = Keyring(f"sqlite:///{tmp_path / 'k.sqlite'}", keystore=KeyStore(tmp_path / "keys"))
     ring.create("v1")
     assert not (tmp_path / "keys").exists()  # no local key file: the environment gave the KEK
-    monkeypatch.setenv("PACTLINE_SECRET_PACTLINE_KEK", "cd" * 32)
+    monkeypatch.setenv("PACTLINE_SECRET_PACTLINE_KEK", KEK_B)
     with pytest.raises(WrongKekError):
         Keyring(f"sqlite:///{tmp_path / 'k.sqlite'}", keystore=KeyStore(tmp_path / "keys")).get("v1")
 
 
 def test_kek_rotation_rewraps_live_keys_and_reads_work_throughout(db_url, tmp_path, monkeypatch):
-    old, new, stranger = "ab" * 32, "cd" * 32, "ef" * 32
+    old, new, stranger = KEK_A, KEK_B, KEK_C
     keys = KeyStore(tmp_path / "keys")
     monkeypatch.setenv("PACTLINE_SECRET_PACTLINE_KEK", old)
     ring = Keyring(db_url, keystore=keys)

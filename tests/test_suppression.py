@@ -17,7 +17,9 @@ def test_rows_of_small_classes_are_removed_and_order_kept():
     assert report.quasi_identifiers == ["decade", "region"]
     assert (report.suppressed, report.classes, report.classes_below_k) == (2, 3, 1)
     assert report.rate == pytest.approx(0.25)
-    assert report.smallest_classes == [{"size": 2, "decade": "1970s", "region": "2"}]
+    # sizes and counts only: the rarest classes' quasi-identifier values are the people most at risk
+    assert report.class_sizes_below_k == {"2": 1}
+    assert "1970s" not in str(report.to_dict())
 
 
 def test_nothing_to_do_without_quasi_identifiers():

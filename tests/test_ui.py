@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from pactline.agreement import load_text
+from pactline.agreement import load_agreement, load_text
 from pactline.ledger import Ledger
 from pactline.store import DataRoot
 from pactline.ui import agreements, approvals, csrf, incidents, ledger_view, reviews
@@ -247,3 +247,28 @@ def test_csrf_tokens():
 def test_hitl_body_shown_as_plain_text():
     body = "Review first.\n\n[Open the Pactline review of this run](/pactline/runs/a/b%3A1)"
     assert approvals.plain_body(body) == "Review first.\n\nOpen the Pactline review of this run"
+
+
+def test_agreement_page_shows_signatures_history_and_the_diff_to_sign(tmp_path, example_text):
+    """A steward sees each party's status, the signed versions, and what an amendment widens."""
+    from pactline.ui.consent import consent_of
+    from tests.conftest import amend, sign_all
+
+    path = tmp_path / "fraud.yaml"
+    path.write_text(example_text("fraud"))
+    unsigned = agreements.render_agreement(load_agreement(path), dt.date(2027, 1, 1), base="/pactline",
+                                           consent=consent_of(load_agreement(path)))
+    assert "NOT SIGNED BY ALL" in unsigned and "no public key" in unsigned
+    assert "No version has been signed yet" in unsigned
+    sign_all(path)
+    signed = consent_of(load_agreement(path))
+    assert signed.complete and "SIGNED BY ALL" in agreements.render_agreements(
+        agreements.load_folder(tmp_path), dt.date(2027, 1, 1), base="/pactline", consents={"fraud-detection": signed})
+    amend(path, path.read_text().replace("sandbox_days: 60", "sandbox_days: 120"))  # every party signs it
+    (tmp_path / "fraud.yaml.shopco.sig").unlink()  # ... except shopco
+    loaded = load_agreement(path)
+    page = agreements.render_agreement(loaded, dt.date(2027, 1, 1), base="/pactline", consent=consent_of(loaded))
+    assert "NOT SIGNED BY ALL" in page and ">missing<" in page
+    assert "Against version 2.1.0" in page and "WIDENING" in page and "retention.sandbox_days" in page
+    history = page.split("Signed versions")[1]
+    assert "2.1.0" in history and "90." in history  # both signed versions listed, the amendment incomplete

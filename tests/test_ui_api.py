@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import shutil
 import threading
 import time
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import AGREEMENTS, load_generator
+from tests.conftest import load_generator, signed_copy
 
 # The JWT secret Airflow generates for a test process is short; it is not what is under test here.
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")]
@@ -191,10 +190,10 @@ def world(tmp_path_factory, airflow_home):
 
     base = tmp_path_factory.mktemp("ui")
     ws = base / "ws"
-    shutil.copytree(AGREEMENTS, ws / "agreements")
     load_generator().generate(ws / "data", rows=300, seed=11)
     mp = pytest.MonkeyPatch()
     mp.setenv("PACTLINE_HOME", str(base / "pactline-home"))
+    signed_copy(ws / "agreements")
     mp.setenv("PACTLINE_AGREEMENTS", str(ws / "agreements"))
     mp.delenv("PACTLINE_DATA_ROOT", raising=False)
     mp.delenv("PACTLINE_LEDGER_URL", raising=False)

@@ -208,16 +208,21 @@ def validate_data(data: Any, lines: dict[Loc, int], source: str) -> Agreement:
     return agreement
 
 
+def canonical_text(agreement: Agreement) -> str:
+    """The canonical form: the validated model as JSON with sorted keys and no spaces (also valid YAML,
+    so a kept canonical text loads again with load_text)."""
+    return json.dumps(
+        agreement.model_dump(mode="json", by_alias=True), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+
+
 def fingerprint(agreement: Agreement) -> str:
-    """SHA-256 of the canonical form: the validated model as JSON with sorted keys and no spaces.
+    """SHA-256 of the canonical form.
 
     Comments, key order, quoting and defaults written out or left implicit do not change it;
     any change of meaning does.
     """
-    canonical = json.dumps(
-        agreement.model_dump(mode="json", by_alias=True), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical_text(agreement).encode("utf-8")).hexdigest()
 
 
 def load_text(text: str, source: str = "<string>") -> LoadedAgreement:

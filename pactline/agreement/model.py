@@ -19,6 +19,12 @@ from pactline.agreement.transformations import Transformation
 Loc = tuple[str | int, ...]
 _ID = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
+PUBLIC_KEY = re.compile(r"^ed25519:[A-Za-z0-9_-]{43}=?$")
+KEY_FILE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*\.pub$")
+_SECRET_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+# Pactline's own secrets (the KEK, the ledger's signing key, party signing keys) are named
+# pactline_*; an agreement may never name one.
+RESERVED_SECRET_PREFIX = "pactline"  # noqa: S105 - a name prefix, not a secret
 
 ColumnType = Literal["string", "text", "integer", "float", "boolean", "date", "timestamp", "categorical"]
 Category = Literal[
@@ -53,7 +59,15 @@ class Metadata(Strict):
     expires: dt.date
     description: str = ""
 
-    _id = field_validator("id")(lambda v: _check_id(v, "metadata.id"))
+    @field_validator("id")
+    @classmethod
+    def _agreement_id(cls, v: str) -> str:
+        _check_id(v, "metadata.id")
+        # secrets resolve as <agreement id>__<name>: an id holding '__' or named like Pactline's own keys
+        # could reach another agreement's (or Pactline's) secret
+        if "__" in v or v.startswith(RESERVED_SECRET_PREFIX):
+            raise ValueError(f"metadata.id {v!r} may not contain '__' or start with {RESERVED_SECRET_PREFIX!r}")
+        return v
 
     @field_validator("expires")
     @classmethod
@@ -70,8 +84,21 @@ class Party(Strict):
     role: Literal["provider", "recipient", "processor", "controller"]
     jurisdiction: str = Field(description="ISO 3166-1 alpha-2 country code, e.g. DE, US.")
     contacts: list[Contact] = Field(default_factory=list)
+    public_key: str | None = Field(default=None, description=(
+        "The party's Ed25519 public key that signs agreement versions: inline as 'ed25519:<base64>', or a "
+        "file beside the agreement holding that text (e.g. keys/nordbank.pub; `pactline keys new` writes it)."))
 
     _id = field_validator("id")(lambda v: _check_id(v, "party id"))
+
+    @field_validator("public_key")
+    @classmethod
+    def _public_key(cls, v: str | None) -> str | None:
+        if v is None or PUBLIC_KEY.match(v):
+            return v
+        if not KEY_FILE.match(v) or ".." in v.split("/"):
+            raise ValueError(f"public_key {v!r} must be 'ed25519:<base64>' or a relative path inside the "
+                             "agreement's folder such as keys/<party>.pub (no '..', no absolute path, no URL)")
+        return v
 
     @field_validator("jurisdiction")
     @classmethod
@@ -314,6 +341,19 @@ class Keys(Strict):
 
     pseudonymisation: str | None = None
     encryption: str | None = None
+
+    @field_validator("pseudonymisation", "encryption")
+    @classmethod
+    def _name(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        if not _SECRET_NAME.match(v) or "__" in v:
+            raise ValueError(f"secret name {v!r} must be lower-case letters, digits and single '_', starting with a "
+                             "letter")
+        if v.startswith(RESERVED_SECRET_PREFIX):
+            raise ValueError(f"secret name {v!r} is reserved: names starting with {RESERVED_SECRET_PREFIX!r} are "
+                             "Pactline's own keys (key-encryption, ledger and party keys) and never an agreement's")
+        return v
 
 
 class Agreement(Strict):

@@ -18,7 +18,7 @@ from typing import Any
 
 from pactline.agreement.loader import LoadedAgreement, fingerprint
 from pactline.agreement.model import Agreement
-from pactline.checks.result import CheckResult, Outcome, fmt, json_safe
+from pactline.checks.result import CheckResult, Outcome, fmt, json_safe, without_values
 from pactline.ui.html import bar_chart  # the same inline-SVG chart the steward pages draw
 
 SUMMARY_JSON = "summary.json"
@@ -106,10 +106,18 @@ def _verdict(ok: bool) -> str:
     return f'<span class="{"pass" if ok else "fail"}">{"PASS" if ok else "FAIL"}</span>'
 
 
+def histogram_text(histogram: Mapping[str, Any] | None, unit: str) -> str:
+    """{"1": 12, "2": 3} as "12 classes of 1 row, 3 classes of 2 rows" (classes by size, or by distinct values)."""
+    return ", ".join(f"{n} class{'' if n == 1 else 'es'} of {size} {unit}{'' if str(size) == '1' else 's'}"
+                     for size, n in (histogram or {}).items())
+
+
 def _details(outcome: Mapping[str, Any]) -> str:
-    """The readable part first (masked residual-PII rows, smallest equivalence classes, groups below
-    a threshold), then everything as JSON behind a <details> toggle (native HTML, no script)."""
-    details = outcome.get("details") or {}
+    """The readable part first (residual-PII rows with their entities and masked shape, how many
+    equivalence classes of each size fall below k, groups below a threshold), then everything as
+    JSON behind a <details> toggle (native HTML, no script). Counts and positions only: keys that
+    quote the data (see pactline.checks.result.VALUE_KEYS) are left out, also from older reports."""
+    details = without_values(outcome.get("details"))
     if not details:
         return ""
     parts = []
@@ -118,16 +126,14 @@ def _details(outcome: Mapping[str, Any]) -> str:
     if details.get("examples"):
         rows = "".join(f"<li>row {_e(x.get('row'))} ({_e(', '.join(x.get('entities', [])))}): "
                        f"<code>{_e(x.get('masked', ''))}</code></li>" for x in details["examples"])
-        parts.append(f"{_e(details.get('rows_with_pii'))} of {_e(details.get('rows_checked'))} values; masked:"
-                     f"<ul>{rows}</ul>")
-    smallest = details.get("smallest") or []
-    if smallest:
-        keys = list(smallest[0].get("values", {}))
-        extra = [k for k in smallest[0] if k != "values"]
-        head = "".join(f"<th>{_e(k)}</th>" for k in [*keys, *extra])
-        body = "".join("<tr>" + "".join(f"<td>{_e(c['values'].get(k))}</td>" for k in keys)
-                       + "".join(f"<td>{_e(c.get(k))}</td>" for k in extra) + "</tr>" for c in smallest)
-        parts.append(f"smallest classes of {_e(details.get('classes'))}:<table><tr>{head}</tr>{body}</table>")
+        parts.append(f"{_e(details.get('rows_with_pii'))} of {_e(details.get('rows_checked'))} values; shape "
+                     f"(letters x, digits 9):<ul>{rows}</ul>")
+    if details.get("sizes_below_k"):
+        parts.append(f"classes below k by size, of {_e(details.get('classes'))}: "
+                     f"{_e(histogram_text(details['sizes_below_k'], 'row'))}")
+    if details.get("distinct_below_l"):
+        parts.append(f"classes below l by distinct sensitive values, of {_e(details.get('classes'))}: "
+                     f"{_e(histogram_text(details['distinct_below_l'], 'distinct value'))}")
     for key in ("below", "exceeded"):
         if details.get(key):
             parts.append(f"{_e(key)}: {_e(', '.join(map(str, details[key])))}")

@@ -1,13 +1,15 @@
 """What a check found, as data: one outcome per expectation, the verdict, and the gate.
 
-Everything here is JSON-safe (`to_dict`) and free of raw personal values: the expectations that
-could see such values report counts, rates and masked examples only.
+Everything here is JSON-safe (`to_dict`) and free of values of the data: the expectations that
+could see such values report counts, rates, positions and masked shapes only, and `without_values`
+drops whatever a library would have quoted.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -36,6 +38,18 @@ def json_safe(value: Any) -> Any:
     if callable(isoformat):
         return isoformat()
     return str(value)
+
+
+# Result keys that hold values of the data rather than counts: GX's unexpected-value lists, and the
+# equivalence classes named by their quasi-identifier values that earlier reports carried.
+VALUE_KEYS = frozenset({"unexpected_list", "partial_unexpected_list", "partial_unexpected_counts",
+                        "unexpected_index_list", "partial_unexpected_index_list", "unexpected_index_query",
+                        "unexpected_rows", "partial_unexpected_rows", "value_counts", "smallest"})
+
+
+def without_values(details: Mapping[str, Any] | None) -> dict[str, Any]:
+    """An outcome's `details` without the keys that quote the data (see VALUE_KEYS)."""
+    return {k: v for k, v in (details or {}).items() if k not in VALUE_KEYS}
 
 
 def fmt(value: Any, *, none: str = "None", yes_no: bool = False) -> str:

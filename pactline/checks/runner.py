@@ -10,8 +10,9 @@ import os
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # before GX is imported: it reads the variable once
 
 import datetime as dt
+import numbers
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import great_expectations as gx
 import pandas as pd
@@ -26,14 +27,45 @@ from great_expectations.data_context.types.base import (
 from great_expectations.expectations.registry import get_expectation_impl
 
 import expectations  # noqa: F401  - registers the custom expectations and metrics
-from pactline.checks.result import CheckResult, Outcome, json_safe
+from pactline.checks.result import CheckResult, Outcome, json_safe, without_values
+from pactline.withheld import WITHHELD, withhold_values
 
 SITE = "pactline"
 # Never let GX copy unexpected values into results or Data Docs: the columns are personal data.
 RESULT_FORMAT: dict[str, Any] = {"result_format": "BASIC", "exclude_unexpected_values": True}
+_OBSERVES_TYPE_NAMES = {"expect_column_values_to_be_in_type_list", "expect_column_values_to_be_of_type"}
 _NULLABLE = {pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(),
              pa.int64(): pd.Int64Dtype(), pa.uint8(): pd.UInt8Dtype(), pa.uint16(): pd.UInt16Dtype(),
              pa.uint32(): pd.UInt32Dtype(), pa.uint64(): pd.UInt64Dtype(), pa.bool_(): pd.BooleanDtype()}
+
+
+def withhold_exception_values(validation: Any) -> None:
+    """Every exception an expectation raised, in place: its message with any quoted value withheld and its
+    traceback (which repeats the message) replaced by a note. GX shows both in Data Docs."""
+    for result in getattr(validation, "results", None) or []:
+        info = result.exception_info or {}
+        for entry in [info] if "raised_exception" in info else list(info.values()):
+            if isinstance(entry, dict) and entry.get("raised_exception"):
+                entry["exception_message"] = withhold_values(str(entry.get("exception_message") or "error"))
+                entry["exception_traceback"] = "(withheld: a traceback repeats the message, which may quote the data)"
+
+
+class WithheldDataDocsAction(UpdateDataDocsAction):
+    """UpdateDataDocsAction that first withholds values from the exceptions in the stored validation result,
+    which the Data Docs are rendered from (GX quotes the cell a pandas or Arrow error names)."""
+
+    type: Literal["pactline_update_data_docs"] = "pactline_update_data_docs"
+
+    def _run(self, validation_result_suite: Any, validation_result_suite_identifier: Any, action_context: Any = None,
+             expectation_suite_identifier: Any = None, checkpoint_identifier: Any = None) -> Any:
+        if validation_result_suite is not None:
+            withhold_exception_values(validation_result_suite)
+            self._data_context.validation_results_store.store_validation_results(
+                suite_validation_result=validation_result_suite,
+                suite_validation_result_identifier=validation_result_suite_identifier,
+                expectation_suite_identifier=expectation_suite_identifier)
+        return super()._run(validation_result_suite, validation_result_suite_identifier, action_context,
+                            expectation_suite_identifier, checkpoint_identifier)
 
 
 def to_pandas(table: pa.Table | pd.DataFrame) -> pd.DataFrame:
@@ -81,7 +113,7 @@ def run_suite(frame: pd.DataFrame, suite: gx.ExpectationSuite, *, kind: str, agr
     batch = asset.add_batch_definition_whole_dataframe("whole")
     suite = ctx.suites.add(suite)
     definition = ctx.validation_definitions.add(gx.ValidationDefinition(name=suite.name, data=batch, suite=suite))
-    actions = [UpdateDataDocsAction(name="data_docs", site_names=[SITE])] if docs_dir is not None else []
+    actions = [WithheldDataDocsAction(name="data_docs", site_names=[SITE])] if docs_dir is not None else []
     checkpoint = ctx.checkpoints.add(gx.Checkpoint(name=suite.name, validation_definitions=[definition],
                                                    actions=actions, result_format=RESULT_FORMAT))
     run = RunIdentifier(run_name=run_id or "adhoc", run_time=dt.datetime.now(dt.UTC))
@@ -97,12 +129,24 @@ def run_suite(frame: pd.DataFrame, suite: gx.ExpectationSuite, *, kind: str, agr
 
 
 def _error(result: Any) -> str | None:
+    """The exception an expectation raised, with any value it quoted withheld (pandas and GX quote the
+    cell they choke on; the message goes to the ledger and the steward's pages)."""
     info = result.exception_info or {}
     entries = [info] if "raised_exception" in info else list(info.values())
     for e in entries:
         if isinstance(e, dict) and e.get("raised_exception"):
-            return str(e.get("exception_message") or "error").strip().splitlines()[0]
+            return withhold_values(str(e.get("exception_message") or "error"))
     return None
+
+
+def _observed(expectation: str, observed: Any) -> Any:
+    """The observed value when it is a number (or, for the type check, a type name); a built-in
+    expectation that observes a value of the data (a column's max, its distinct values) has it withheld."""
+    if observed is None or isinstance(observed, numbers.Number) or type(observed).__name__ == "bool_":
+        return observed
+    if expectation in _OBSERVES_TYPE_NAMES and isinstance(observed, str):
+        return observed
+    return WITHHELD
 
 
 def _columns(kwargs: dict[str, Any]) -> list[str]:
@@ -127,8 +171,8 @@ def outcome_of(result: Any) -> Outcome:
     kwargs = dict(config.kwargs)
     meta = (config.meta or {}).get("pactline", {})
     res = dict(result.result or {})
-    details: dict[str, Any] = dict(res.get("details") or {})
-    observed = res.get("observed_value")
+    details: dict[str, Any] = without_values(res.get("details"))
+    observed = _observed(config.type, res.get("observed_value"))
     if "element_count" in res and observed is None and "unexpected_count" in res:
         # map expectations: the share of non-null values that pass, comparable with `mostly`
         element = res["element_count"] - res.get("missing_count", 0)  # not_null reports no missing_count

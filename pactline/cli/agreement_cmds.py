@@ -11,6 +11,7 @@ from pactline.agreement import load_agreement
 from pactline.agreement.schema import json_schema_text
 from pactline.errors import AgreementError
 from pactline.plan import build_plan, render_text
+from pactline.sources import SourceRefused, source_problems
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -29,16 +30,23 @@ def _validate(args: argparse.Namespace) -> int:
                     print(f"  {path}:{p.line or '?'}: {p.path or '<document>'}: {p.message}", file=sys.stderr)
             continue
         examples = _check_examples(loaded)
-        if examples:
+        sources = source_problems(loaded)  # the source roots are known here: refuse before anything runs
+        if examples or sources:
             bad += 1
-        results.append({"file": path, "valid": not examples, "id": loaded.id, "fingerprint": loaded.fingerprint,
-                        "problems": [{"line": None, "path": "examples", "message": m} for m in examples]})
+        results.append({"file": path, "valid": not (examples or sources), "id": loaded.id,
+                        "fingerprint": loaded.fingerprint,
+                        "problems": [{"line": None, "path": "examples", "message": m} for m in examples]
+                        + [{"line": None, "path": where, "message": m} for where, m in sources]})
         if not args.json:
             if examples:
                 print(f"{path}: INVALID, an example does not match what the transformation does", file=sys.stderr)
                 for m in examples:
                     print(f"  {path}: {m}", file=sys.stderr)
-            else:
+            if sources:
+                print(f"{path}: INVALID, a source lies outside its provider's source root", file=sys.stderr)
+                for where, m in sources:
+                    print(f"  {path}: {where}: {m}", file=sys.stderr)
+            if not (examples or sources):
                 print(f"{path}: valid ({loaded.id} v{loaded.agreement.metadata.version}, fingerprint {loaded.fingerprint})")
     if args.json:
         print(json.dumps(results, indent=2))
@@ -59,7 +67,11 @@ def _check_examples(loaded) -> list[str]:
 
 
 def _plan(args: argparse.Namespace) -> int:
-    plan = build_plan(load_agreement(args.file))
+    loaded = load_agreement(args.file)
+    refused = source_problems(loaded)
+    if refused:
+        raise SourceRefused(refused[0][0], "; ".join(m for _, m in refused))
+    plan = build_plan(loaded)
     print(json.dumps(plan.to_dict(), indent=2) if args.json else render_text(plan))
     return 0
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from pactline.agreement import load_agreement
 from pactline.keys import pactline_home
+from pactline.parties.signatures import require_signed
 from pactline.plan import APPROVE, build_plan
 
 
@@ -44,6 +45,7 @@ def prepare_airflow(agreement_dir: Path) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     loaded = load_agreement(args.file)
+    require_signed(loaded)  # the DAG's steps would each refuse (and open an incident); say why up front
     plan = build_plan(loaded)
     approvals = [f"{ds.id}.{s.task_id}" for ds in plan.datasets for s in ds.steps if s.kind == APPROVE]
     if approvals and not args.approved_by:

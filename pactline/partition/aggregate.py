@@ -3,6 +3,7 @@
 - category counts (rare_to_other): {column: {value: n}}, summed;
 - equivalence-class sizes over the quasi-identifiers (k-anonymity): a table of class key -> rows,
   summed; suppression then drops, partition by partition, the rows of classes smaller than k;
+  (keyed by data values, these stay in encrypted staging files: reports get sizes and counts only)
 - distinct sensitive values per equivalence class (l-diversity), at most l per class, united;
 - group counts per protected attribute (bias): rows, labelled rows and positives per group, summed,
   from which the same GroupMetrics as pactline.checks.metrics are derived.
@@ -22,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pactline.checks.metrics import MISSING, GroupMetrics, GroupStats, Label, group_labels, positive_mask
+from pactline.protect.suppression import size_histogram
 
 NULL = "\u0000null"  # a null quasi-identifier is a value of its own (as in pactline.protect.suppression)
 SEP = "\u001f"
@@ -66,11 +68,6 @@ class ClassCounts:
 
     def small(self, k: int) -> set[str]:
         return {key for key, n in self.sizes.items() if n < k}
-
-    def smallest(self, n: int = 5) -> list[dict[str, Any]]:
-        """The n smallest classes by their (generalised) quasi-identifier values, as the suppression report shows them."""
-        return [{"size": size, **class_values(key, self.qis)}
-                for key, size in sorted(self.sizes.items(), key=lambda kv: (kv[1], kv[0]))[:n]]
 
     def to_table(self) -> pa.Table:
         return pa.table({"key": pa.array(list(self.sizes), pa.string()),
@@ -125,12 +122,13 @@ class SensitiveValues:
         """The classes with fewer than l distinct sensitive values, and how many they have."""
         return {key: len(v) for key, v in self.values.items() if len(v) < self.l}
 
-    def summary(self, n: int = 5) -> dict[str, Any]:
+    def summary(self) -> dict[str, Any]:
+        """Counts only: how many classes, how many below l, and how many of those have 0, 1, ... distinct
+        sensitive values; never a class's quasi-identifier values (they single out the people in it)."""
         below = self.below()
         return {"classes": len(self.values), "classes_below_l": len(below),
                 "min_distinct": min((len(v) for v in self.values.values()), default=None),
-                "smallest": [{"distinct_sensitive": d, **class_values(key, self.qis)}
-                             for key, d in sorted(below.items(), key=lambda kv: (kv[1], kv[0]))[:n]]}
+                "distinct_below_l": size_histogram(below.values())}
 
     def to_table(self) -> pa.Table:
         pairs = [(key, v) for key, values in self.values.items() for v in (sorted(values) or [None])]

@@ -19,7 +19,8 @@ import pyarrow.parquet as pq
 
 from pactline.agreement.model import Source
 from pactline.errors import DataError
-from pactline.pipeline.source import resolve_source
+from pactline.sources import SourceRoot
+from pactline.withheld import arrow_message
 
 EXTENSIONS = {"csv": (".csv", ".tsv", ".txt", ".csv.gz"), "parquet": (".parquet", ".pq", ".parq")}
 SPOOL_BYTES = 64 << 20  # a row-group slice is rebuilt in memory up to this size, on disk beyond
@@ -91,15 +92,20 @@ def _row_group_slices(fs: fsspec.AbstractFileSystem, path: str, rows_per_part: i
     return slices
 
 
-def list_partitions(source: Source, base_dir: Path) -> list[Partition]:
-    """The partitions of `source`, in a stable order (file name, then row group)."""
-    uri = resolve_source(source.uri, base_dir)
+CLAUSE = "source.uri"
+
+
+def list_partitions(source: Source, base_dir: Path, root: SourceRoot) -> list[Partition]:
+    """The partitions of `source`, in a stable order (file name, then row group); every file found must lie
+    inside the provider's source root (a symlink in the folder pointing out of it is refused)."""
+    uri = root.locate(source.uri, base_dir, CLAUSE)
     try:
         fs, files, base = _files(source, uri)
     except FileNotFoundError:
         raise DataError(f"source {source.uri} not found (resolved to {uri})") from None
     out: list[Partition] = []
     for path in files:
+        root.check_file(path, CLAUSE)
         name = posixpath.relpath(path, base) if base else posixpath.basename(path)
         full = fs.unstrip_protocol(path) if fs.protocol not in ("file", ("file", "local")) else path
         if source.format == "parquet" and source.partition_rows:
@@ -108,7 +114,7 @@ def list_partitions(source: Source, base_dir: Path) -> list[Partition]:
             except FileNotFoundError:
                 raise DataError(f"source {source.uri} not found (resolved to {uri})") from None
             except Exception as e:
-                raise DataError(f"{name}: cannot read as Parquet (corrupt or not a Parquet file): {e}") from None
+                raise DataError(f"{name}: cannot read as Parquet (corrupt or not a Parquet file): {arrow_message(e)}") from None
             for groups, rows in slices:
                 label = f"{name}#rg={groups[0]}-{groups[-1]}" if groups else f"{name}#empty"
                 out.append(Partition(len(out), full, label, source.format, groups, rows))
@@ -118,9 +124,11 @@ def list_partitions(source: Source, base_dir: Path) -> list[Partition]:
 
 
 @contextlib.contextmanager
-def open_partition(partition: Partition) -> Iterator[IO[bytes]]:
+def open_partition(partition: Partition, root: SourceRoot) -> Iterator[IO[bytes]]:
     """A readable of the partition's bytes: the file itself, or its row groups as a Parquet file of their own
-    (rebuilt one row group at a time, so memory holds one row group, never the slice)."""
+    (rebuilt one row group at a time, so memory holds one row group, never the slice). The partition's path
+    came through XCom: it is checked against the source root again."""
+    root.check_file(partition.uri, CLAUSE)
     if partition.row_groups is None:
         with fsspec.open(partition.uri, "rb") as fh:
             yield fh

@@ -1,5 +1,6 @@
 """Read a CSV or Parquet file for scanning, turning every way it can be unreadable into a
-DataError that names the file and the problem."""
+DataError that names the file and the problem (by position: Arrow's messages quote rows and
+values, and a header cell is data too, so none of that gets through)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
 from pactline.errors import DataError
+from pactline.withheld import arrow_message
 
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 
@@ -33,32 +35,28 @@ def read_table(path: str | Path) -> pa.Table:
         try:
             return pq.read_table(p)
         except (pa.ArrowException, OSError) as e:
-            raise DataError(f"{p}: not a readable Parquet file ({_first_line(e)})") from e
+            raise DataError(f"{p}: not a readable Parquet file ({arrow_message(e)})") from None
     try:
         table = pcsv.read_csv(p)
     except pa.ArrowInvalid as e:
-        raise DataError(f"{p}: {_csv_problem(str(e))}") from e
+        raise DataError(f"{p}: {_csv_problem(e)}") from None
     except (pa.ArrowException, OSError) as e:
-        raise DataError(f"{p}: cannot read as CSV ({_first_line(e)})") from e
+        raise DataError(f"{p}: cannot read as CSV ({arrow_message(e)})") from None
     if table.num_columns == 0:
         raise DataError(f"{p}: no columns found")
-    for name, typ in zip(table.column_names, table.schema.types, strict=True):
+    for i, typ in enumerate(table.schema.types, 1):
         if pa.types.is_binary(typ) or pa.types.is_large_binary(typ):
             # pyarrow falls back to binary when a CSV column is not valid UTF-8
-            raise DataError(f"{p}: column {name!r} is not valid UTF-8 text; re-encode the file as UTF-8")
+            raise DataError(f"{p}: column {i} is not valid UTF-8 text; re-encode the file as UTF-8")
     return table
 
 
-def _first_line(e: Exception) -> str:
-    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-
-
-def _csv_problem(message: str) -> str:
-    low = message.lower()
+def _csv_problem(error: Exception) -> str:
+    low = str(error).lower()
     if "utf8" in low or "utf-8" in low:
         return "not valid UTF-8 text; re-encode the file as UTF-8"
     if "expected" in low and "columns" in low:
-        return f"ragged CSV: a row has a different number of fields than the header ({_first_line(Exception(message))})"
+        return f"ragged CSV: {arrow_message(error)}"
     if "empty" in low:
         return "file has no CSV header or rows"
-    return f"cannot parse as CSV ({_first_line(Exception(message))})"
+    return f"cannot parse as CSV ({arrow_message(error)})"

@@ -1,7 +1,9 @@
 """What a scan found, per column, as data (to_dict for JSON) and as readable text.
 
-Examples are always masked: letters become x/X and digits 9, and free text is shown after
-redaction, so a report can be shared with a steward without leaking the values it describes.
+Examples are always masked to their shape: letters become x/X and digits 9, and free text is
+shown after redaction with every word masked too (the PII spans as placeholders, e.g. "Xxxxx xxxx
+<PERSON> xx <PHONE_NUMBER>"), so a report can be shared with a steward without leaking the values
+it describes: not the matched text, and not the words around it either.
 """
 
 from __future__ import annotations
@@ -12,33 +14,30 @@ from dataclasses import asdict, dataclass, field
 import regex
 
 _LOWER = regex.compile(r"\p{Ll}")
-_UPPER = regex.compile(r"\p{Lu}|\p{Lt}|\p{Lo}")
-_DIGIT = regex.compile(r"\d")
+_UPPER = regex.compile(r"\p{Lu}|\p{Lt}|\p{Lo}|\p{Lm}")
+_MARK = regex.compile(r"\p{M}")  # combining marks (vowel signs, accents) carry content too
+_DIGIT = regex.compile(r"\p{N}")
 _PLACEHOLDER = regex.compile(r"<[A-Z_]+>")
 
 
 def mask_value(value: str, limit: int = 40) -> str:
     """Keep the shape of a value (length, case, separators), never its content."""
-    masked = _DIGIT.sub("9", _UPPER.sub("X", _LOWER.sub("x", value)))
+    masked = _DIGIT.sub("9", _UPPER.sub("X", _LOWER.sub("x", _MARK.sub("x", value))))
     return masked if len(masked) <= limit else masked[:limit] + "…"
 
 
 def mask_free_text(redacted: str, limit: int = 80) -> str:
-    """Redacted text keeps its ordinary words; digits and capitalised words left in it are masked
-    too, so a name the recognizers missed still does not reach the report."""
+    """Redacted text as its shape: the placeholders the redaction left stay readable, every other
+    letter and digit is masked (a name the recognizers missed, or a diagnosis in an ordinary word,
+    reaches no report)."""
     out, last = [], 0
     for m in _PLACEHOLDER.finditer(redacted):
-        out.append(_mask_words(redacted[last:m.start()]))
+        out.append(mask_value(redacted[last:m.start()], 100_000))
         out.append(m.group())
         last = m.end()
-    out.append(_mask_words(redacted[last:]))
+    out.append(mask_value(redacted[last:], 100_000))
     text = "".join(out).replace("\n", " ")
     return text if len(text) <= limit else text[:limit] + "…"
-
-
-def _mask_words(segment: str) -> str:
-    segment = _DIGIT.sub("9", segment)
-    return regex.sub(r"\b\p{Lu}[\p{L}'\u2019-]*", lambda m: mask_value(m.group(), 1000), segment)
 
 
 @dataclass

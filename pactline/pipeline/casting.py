@@ -1,7 +1,8 @@
 """Cast a partner's column to the type the agreement declares, or say exactly which row is wrong.
 
-Values of personal columns never appear in an error message (only the row number); values of
-non-personal columns do, because they help the engineer fix the file.
+No value appears in an error message, only the column and the row number: every column of a
+partner file is partner data (a "non-personal" column may still hold an email address typed in
+the wrong place), and error messages end up in logs, the ledger and the steward's pages.
 """
 
 from __future__ import annotations
@@ -30,15 +31,31 @@ def _first_bad(arr: pa.Array, ok: pa.Array) -> int:
     return pc.index(bad, True).as_py()
 
 
-def _fail(name: str, declared: str, arr: pa.Array, idx: int, offset: int, personal: bool, why: str = "") -> DataError:
-    value = "" if personal else f" value {str(arr[idx].as_py())[:60]!r}"
+def _fail(name: str, declared: str, idx: int | None, offset: int, why: str = "") -> DataError:
+    where = f"row {offset + idx + 1}" if idx is not None and idx >= 0 else "a row"
     return DataError(
-        f"column {name!r} is declared {declared} but row {offset + idx + 1}{value} is not a {declared}"
+        f"column {name!r} is declared {declared} but the value in {where} is not {_a(declared)}"
         f"{why}; fix the data or the column's type in the agreement"
     )
 
 
-def _parse_strings(arr: pa.Array, declared: str, name: str, offset: int, personal: bool) -> pa.Array:
+def _a(word: str) -> str:
+    return f"{'an' if word[0] in 'aeiou' else 'a'} {word}"
+
+
+def _first_uncastable(arr: pa.Array, target: pa.DataType) -> int | None:
+    """Index of the first non-null value that does not cast (safely) to `target`, or None."""
+    for i in range(len(arr)):
+        if not arr[i].is_valid:
+            continue
+        try:
+            pc.cast(arr.slice(i, 1), target)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return i
+    return None
+
+
+def _parse_strings(arr: pa.Array, declared: str, name: str, offset: int) -> pa.Array:
     arr = pc.utf8_trim_whitespace(arr)
     arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, arr.type), arr)
     if declared == "boolean":
@@ -46,7 +63,7 @@ def _parse_strings(arr: pa.Array, declared: str, name: str, offset: int, persona
         is_true, is_false = pc.is_in(low, pa.array(_TRUE)), pc.is_in(low, pa.array(_FALSE))
         ok = pc.or_(is_true, is_false)
         if not pc.all(pc.or_(ok, pc.is_null(arr))).as_py():
-            raise _fail(name, declared, arr, _first_bad(arr, ok), offset, personal, " (use true/false)")
+            raise _fail(name, declared, _first_bad(arr, ok), offset, " (use true/false)")
         return pc.if_else(pc.is_null(arr), pa.scalar(None, pa.bool_()), is_true)
     target = ARROW_TYPES[declared]
     if declared == "date":
@@ -65,18 +82,11 @@ def _parse_strings(arr: pa.Array, declared: str, name: str, offset: int, persona
             whole = pc.equal(pc.floor(as_float), as_float)
             if pc.all(pc.or_(whole, pc.is_null(as_float))).as_py():
                 return pc.cast(as_float, pa.int64())
-    # find the first value that does not convert, to point at it
-    for i, v in enumerate(arr.to_pylist()):
-        if v is None:
-            continue
-        try:
-            pc.cast(pa.array([v]), target)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            raise _fail(name, declared, arr, i, offset, personal) from None
-    raise DataError(f"column {name!r} cannot be cast to {declared}")
+    # find the first value that does not convert, to point at its row
+    raise _fail(name, declared, _first_uncastable(arr, target), offset)
 
 
-def cast_column(arr: pa.Array, declared: str, name: str, *, offset: int = 0, personal: bool = True) -> pa.Array:
+def cast_column(arr: pa.Array, declared: str, name: str, *, offset: int = 0) -> pa.Array:
     """Cast one batch's column to the declared type. `offset` is the batch's first row, for messages."""
     target = ARROW_TYPES[declared]
     if isinstance(arr, pa.ChunkedArray):
@@ -90,15 +100,18 @@ def cast_column(arr: pa.Array, declared: str, name: str, *, offset: int = 0, per
     if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
         if declared in ("string", "text", "categorical"):
             return arr.cast(target)
-        return _parse_strings(arr.cast(pa.large_string()), declared, name, offset, personal)
+        return _parse_strings(arr.cast(pa.large_string()), declared, name, offset)
     if declared in ("string", "text", "categorical"):
         return pc.cast(arr, target)
     if declared == "date" and pa.types.is_timestamp(arr.type):
         return pc.cast(arr, pa.date32())
     try:
         return pc.cast(arr, target)  # safe cast: 1.5 -> integer fails instead of truncating
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
+    except pa.ArrowNotImplementedError:
         raise DataError(
-            f"column {name!r} is declared {declared} but holds {arr.type}: {str(e).splitlines()[0]}; "
+            f"column {name!r} is declared {declared} but holds {arr.type}, which does not convert to {declared}; "
             "fix the data or the column's type in the agreement"
         ) from None
+    except pa.ArrowInvalid:  # Arrow's message quotes the value ("Float value 1.5 was truncated"): point at the row
+        raise _fail(name, declared, _first_uncastable(arr, target), offset,
+                    f" (the file holds {arr.type}; it does not convert without loss)") from None

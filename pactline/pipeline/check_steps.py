@@ -33,9 +33,11 @@ def local_reports(ctx: RunContext, dataset_id: str) -> Iterator[Path]:
                 name = full[len(base):] if full.startswith(base) else full.rsplit("/", 1)[-1]
                 if name.startswith("result_"):
                     (Path(tmp) / name).write_bytes(ctx.root.read_bytes(f"{rel}/{name}"))
-        yield Path(tmp)
-        for path in sorted(p for p in Path(tmp).rglob("*") if p.is_file()):
-            ctx.root.write_bytes(f"{rel}/{path.relative_to(tmp).as_posix()}", path.read_bytes())
+        try:
+            yield Path(tmp)
+        finally:  # a failed gate raises inside: its reports are the evidence the steward and the incident need
+            for path in sorted(p for p in Path(tmp).rglob("*") if p.is_file()):
+                ctx.root.write_bytes(f"{rel}/{path.relative_to(tmp).as_posix()}", path.read_bytes())
 
 
 def open_incident(ctx: RunContext, dataset_id: str, kind: str, summary: str, report: str) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pactline.agreement import LoadedAgreement
-from pactline.errors import PactlineError
+from pactline.errors import KeyStoreError, PactlineError
 from pactline.keys import KeyStore
 from pactline.store import Catalog, DataRoot, Vault, VersionRecord
 
@@ -27,19 +27,30 @@ Recorder = Callable[[str, dict[str, Any]], None]
 
 
 class AgreementKeys:
-    """Resolves the key names a transformation uses (e.g. 'pseudonymisation') to the agreement's secret."""
+    """Resolves the key names a transformation uses (e.g. 'pseudonymisation') to the agreement's secret.
 
-    def __init__(self, loaded: LoadedAgreement, store: KeyStore):
+    The agreement is untrusted: the name it gives under `keys:` is looked up in its own namespace
+    (`<agreement id>__<name>`), so naming another agreement's secret reaches nothing of theirs. Only the
+    deployment's sharing configuration (PACTLINE_SHARED_SECRETS) lets listed agreements resolve the
+    un-namespaced secret; that is written to the ledger (`secret.shared`, names only) once per run.
+    """
+
+    def __init__(self, loaded: LoadedAgreement, store: KeyStore, record: Callable[..., None] | None = None):
         self.loaded = loaded
         self.store = store
+        self.record = record  # RunContext.record(event, **payload); None outside a run
+        self._secrets: dict[str, bytes] = {}
 
     def secret(self, name: str) -> bytes:
         secret_name = getattr(self.loaded.agreement.keys, name, None)
         if secret_name is None:
-            from pactline.errors import KeyStoreError
-
             raise KeyStoreError(f"the agreement names no secret for key {name!r}; add it under keys:")
-        return self.store.secret(secret_name)
+        if name not in self._secrets:
+            value, shared_with = self.store.agreement_secret(self.loaded.id, secret_name)
+            if shared_with is not None and self.record is not None:
+                self.record("secret.shared", key=name, secret=secret_name, shared_with=list(shared_with))
+            self._secrets[name] = value
+        return self._secrets[name]
 
 
 @dataclass
@@ -54,6 +65,7 @@ class RunContext:
     extra: dict[str, Any] = field(default_factory=dict)
     vault: Vault | None = None
     _versions: dict[str, VersionRecord] = field(default_factory=dict, repr=False)
+    _keys: AgreementKeys | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.vault is None:
@@ -66,7 +78,9 @@ class RunContext:
 
     @property
     def keys(self) -> AgreementKeys:
-        return AgreementKeys(self.loaded, self.keystore)
+        if self._keys is None:  # one per run context: each secret is resolved, and a sharing recorded, once
+            self._keys = AgreementKeys(self.loaded, self.keystore, record=self.record)
+        return self._keys
 
     def record(self, event: str, **payload: Any) -> None:
         self.recorder(event, payload)

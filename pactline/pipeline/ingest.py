@@ -11,19 +11,24 @@ import fsspec
 
 from pactline.errors import DataError
 from pactline.pipeline.context import RunContext, safe_run_id
-from pactline.pipeline.source import resolve_source
+from pactline.sources import locate_source, max_source_bytes
 
 CHUNK = 4 << 20
+
+
+class SourceTooLarge(DataError):
+    """The source exceeds the landing cap; the partial copy was discarded."""
 
 
 def ingest(ctx: RunContext, dataset_id: str) -> dict[str, Any]:
     ds = ctx.agreement.dataset(dataset_id)
     record_loaded(ctx, dataset_id)
-    uri = resolve_source(ds.source.uri, ctx.loaded.base_dir)
+    root, uri = locate_source(ctx.loaded, dataset_id)  # refused unless inside the provider's source root
+    root.check_file(uri, f"datasets[{dataset_id}].source.uri")
     try:
         with fsspec.open(uri, "rb") as src:
             result = land(ctx, dataset_id, src, source_uri=ds.source.uri, ext=ds.source.format)
-    except FileNotFoundError:
+    except (FileNotFoundError, IsADirectoryError):
         raise DataError(f"dataset {dataset_id}: source {ds.source.uri} not found (resolved to {uri})") from None
     ctx.record("data.ingested", **result)
     return result
@@ -47,14 +52,20 @@ def land(ctx: RunContext, dataset_id: str, src: IO[bytes], *, source_uri: str, e
     tmp_rel = f"{pending_dir}/source.{ext}"
     digest = hashlib.sha256()
     size = 0
+    cap = max_source_bytes()
     try:
         with ctx.root.open_write(tmp_rel, version=pending) as dst:
-            while chunk := src.read(CHUNK):
+            while chunk := src.read(min(CHUNK, cap + 1 - size)):
                 digest.update(chunk)
                 size += len(chunk)
+                if size > cap:
+                    raise SourceTooLarge(f"dataset {dataset_id}: source {source_uri} is larger than the landing "
+                                         f"cap of {cap:,} bytes (PACTLINE_MAX_SOURCE_BYTES); nothing was kept. "
+                                         "Split it into partitions (a folder or glob) or raise the cap")
                 dst.write(chunk)
-    except FileNotFoundError:
-        _discard(ctx, pending.version_id, pending_dir, "source not found")
+    except (FileNotFoundError, SourceTooLarge) as e:
+        _discard(ctx, pending.version_id, pending_dir, "source too large" if isinstance(e, SourceTooLarge)
+                 else "source not found")
         raise
     if size == 0:
         _discard(ctx, pending.version_id, pending_dir, "source empty")

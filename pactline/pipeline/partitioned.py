@@ -46,6 +46,7 @@ from pactline.pipeline.protect_step import with_overrides
 from pactline.pipeline.scan_step import scan_pii
 from pactline.pipeline.schema import map_schema
 from pactline.policy import Policy
+from pactline.sources import locate_source
 
 BATCH_ROWS = 65_536
 
@@ -117,7 +118,8 @@ def _gate_partition(ctx: RunContext, dataset_id: str, kind: str, result: Any, pa
 def list_partitions_step(ctx: RunContext, dataset_id: str) -> list[dict[str, Any]]:
     ds = ctx.agreement.dataset(dataset_id)
     record_loaded(ctx, dataset_id)
-    parts = list_partitions(ds.source, ctx.loaded.base_dir)
+    root, _ = locate_source(ctx.loaded, dataset_id)  # refused unless inside the provider's source root
+    parts = list_partitions(ds.source, ctx.loaded.base_dir, root)
     ctx.record("partitions.listed", dataset=dataset_id, source_uri=ds.source.uri, partitions=len(parts),
                names=[p.name for p in parts][:1000])
     return [p.to_dict() for p in parts]
@@ -127,7 +129,8 @@ def ingest_partition(ctx: RunContext, dataset_id: str, partition: dict[str, Any]
     p = Partition.from_dict(partition)
     ds = ctx.agreement.dataset(dataset_id)
     try:
-        with open_partition(p) as fh:
+        root, _ = locate_source(ctx.loaded, dataset_id)
+        with open_partition(p, root) as fh:
             result = land(ctx, dataset_id, fh, source_uri=ds.source.uri, ext=ds.source.format,
                           extra={"partition": p.name})
     except FileNotFoundError:
@@ -306,7 +309,7 @@ def protect_partition(ctx: RunContext, dataset_id: str, mapped: dict[str, Any], 
 def k_classes(ctx: RunContext, dataset_id: str, protected: list[dict[str, Any]], *, quasi_identifiers: list[str],
               k: int, suppress: bool, max_suppressed_rate: float) -> dict[str, Any]:
     """Sum the partitions' class sizes; decide which classes suppression removes everywhere."""
-    from pactline.protect.suppression import Suppression
+    from pactline.protect.suppression import Suppression, size_histogram
 
     total = ClassCounts(list(quasi_identifiers))
     for p in protected:
@@ -315,9 +318,8 @@ def k_classes(ctx: RunContext, dataset_id: str, protected: list[dict[str, Any]],
     small = below if suppress else set()
     rows_in = total.rows
     removed = sum(total.sizes[c] for c in small)
-    smallest = [c for c in total.smallest(5) if c["size"] < k]
     report = Suppression(list(quasi_identifiers), k, rows_in, rows_in - removed, len(total.sizes), len(below),
-                         smallest)
+                         size_histogram(total.sizes.values(), below=k))
     kept_sizes = [n for c, n in total.sizes.items() if c not in small]
     result = {"dataset": dataset_id, "rows": rows_in - removed, "partitions": len(protected), **report.to_dict(),
               "suppress": suppress, "min_class_size": min(kept_sizes, default=None)}

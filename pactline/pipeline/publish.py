@@ -9,6 +9,7 @@ from typing import Any
 from pactline.agreement.model import Output
 from pactline.errors import PactlineError
 from pactline.pipeline.context import RunContext
+from pactline.pipeline.schema import undeclared_record
 from pactline.policy import Policy
 
 MANIFEST = "manifest.json"
@@ -31,7 +32,9 @@ def manifest_header(ctx: RunContext, output: Output, version: str, version_id: s
     return {
         "manifest_version": 1,
         "agreement": {"id": ctx.loaded.id, "version": ctx.agreement.metadata.version,
-                      "fingerprint": ctx.loaded.fingerprint},
+                      "fingerprint": ctx.loaded.fingerprint,
+                      # the parties' signatures this release ran under (operators check them before any step)
+                      "signatures": ctx.extra.get("signatures", [])},
         "output": {"id": output.id, "kind": output.kind, "zone": output.zone, "recipient": output.recipient,
                    "purpose": output.purpose, "dataset": output.dataset},
         "version": version,
@@ -47,20 +50,21 @@ def transformations(ctx: RunContext, output: Output) -> dict[str, Any]:
     return {name: col.transformation.model_dump(mode="json", exclude={"examples"}) for name, col in ds.columns.items()}
 
 
-def lineage_inputs(lineage: dict[str, Any]) -> tuple[list[dict[str, Any]], int, list[str]]:
-    """The manifest's inputs, rows ingested and undeclared columns dropped: from the one ingest of a file,
-    or from each partition's ingest and map_schema of a partitioned dataset."""
+def lineage_inputs(lineage: dict[str, Any]) -> tuple[list[dict[str, Any]], int, dict[str, Any]]:
+    """The manifest's inputs, rows ingested and undeclared columns dropped (how many and at which positions
+    of the partner's header, never their names): from the one ingest of a file, or from each partition's
+    ingest and map_schema of a partitioned dataset (positions where any partition had one)."""
     ingest, mapped = lineage["ingest"], lineage["map_schema"]
     if isinstance(ingest, dict):
         return ([{"source_uri": ingest["source_uri"], "sha256": ingest["sha256"], "bytes": ingest["bytes"],
                   "landing": ingest["landing"], "version_id": ingest.get("version_id")}],
-                mapped["rows"], mapped["dropped_undeclared"])
+                mapped["rows"], mapped["undeclared_columns"])
     by_index = {m["index"]: m for m in mapped}
     inputs = [{"source_uri": i["source_uri"], "partition": i["partition"], "sha256": i["sha256"], "bytes": i["bytes"],
                "landing": i["landing"], "version_id": i.get("version_id"), "rows": by_index[i["index"]]["rows"]}
               for i in sorted(ingest, key=lambda r: r["index"])]
-    return (inputs, sum(m["rows"] for m in mapped),
-            sorted({c for m in mapped for c in m["dropped_undeclared"]}))
+    positions = sorted({p for m in mapped for p in m["undeclared_columns"]["positions"]})
+    return inputs, sum(m["rows"] for m in mapped), undeclared_record(positions)
 
 
 def publish(ctx: RunContext, output_id: str, lineage: dict[str, Any], protected: str) -> dict[str, Any]:
@@ -95,7 +99,7 @@ def publish(ctx: RunContext, output_id: str, lineage: dict[str, Any], protected:
         "inputs": inputs,
         "rows": {"ingested": ingested, "released": meta.num_rows},
         "schema": [{"name": f.name, "type": str(f.type)} for f in schema],
-        "dropped_undeclared_columns": dropped,
+        "undeclared_columns": dropped,  # dropped at schema mapping: how many, at which positions
         "transformations": transformations(ctx, output),
         # a partitioned dataset's per-partition results stay in the ledger; the reduce steps' come here
         "steps": {k: v for k, v in lineage.items() if k not in ("ingest", "map_schema") and not isinstance(v, list)},

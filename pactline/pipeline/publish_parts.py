@@ -53,7 +53,7 @@ def publish_parts(ctx: RunContext, output_id: str, lineage: dict[str, Any], comb
         "inputs": inputs,
         "rows": {"ingested": ingested, "released": released_rows},
         "schema": [{"name": f.name, "type": str(f.type)} for f in schema] if schema is not None else [],
-        "dropped_undeclared_columns": dropped,
+        "undeclared_columns": dropped,  # dropped at schema mapping: how many, at which positions
         "transformations": transformations(ctx, output),
         "steps": {k: v for k, v in lineage.items() if k in ("prepare", "k_classes", "combine", "approve")
                   or k.startswith("approve_")},

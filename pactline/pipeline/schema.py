@@ -15,8 +15,6 @@ from pactline.pipeline.context import RunContext
 from pactline.pipeline.source import iter_batches
 from pactline.retention.register import ErasureRegister, erased_rows
 
-PERSONAL = {"direct_identifier", "quasi_identifier", "sensitive", "protected_attribute"}
-
 
 def target_schema(ctx: RunContext, dataset_id: str) -> pa.Schema:
     return declared_schema(ctx.agreement.dataset(dataset_id))
@@ -29,9 +27,9 @@ def declared_schema(ds: Any) -> pa.Schema:
 def canonical_batch(batch: pa.RecordBatch, by_canonical: dict[str, str], ds: Any, schema: pa.Schema,
                     offset: int = 0) -> pa.RecordBatch:
     """One partner batch as the dataset's declared columns: renamed (`by_canonical`: canonical -> partner
-    name), cast to the declared types, undeclared columns left out."""
-    arrays = [cast_column(batch.column(by_canonical[name]), col.type, name, offset=offset,
-                          personal=col.category in PERSONAL)
+    name), cast to the declared types, undeclared columns left out. A value that does not cast is
+    reported by column and row, never quoted: every column of a partner file is partner data."""
+    arrays = [cast_column(batch.column(by_canonical[name]), col.type, name, offset=offset)
               for name, col in ds.columns.items()]
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
@@ -65,6 +63,7 @@ def map_schema(ctx: RunContext, dataset_id: str, landing: str, *, out_name: str 
     with ctx.root.open_read(landing) as src:  # decrypted as it streams
         names, batches = iter_batches(src, name, ds.source.format, ds.source.delimiter)
         renamed, dropped = _check_columns(names, to_canonical, ds.columns, dataset_id)
+        undeclared = undeclared_record(undeclared_positions(names, to_canonical, ds.columns))
         by_canonical = {renamed.get(n, n): n for n in names if n not in dropped}
         with ctx.root.parquet_writer(out_rel, schema) as writer:  # encrypted with the staging version's key
             for batch in batches:
@@ -82,24 +81,56 @@ def map_schema(ctx: RunContext, dataset_id: str, landing: str, *, out_name: str 
     version = ctx.version_for(out_rel)
     result = {"dataset": dataset_id, "staging": out_rel, "version_id": version.version_id if version else None,
               "rows": rows, "renamed": renamed,
-              "dropped_undeclared": dropped, "types": {n: c.type for n, c in ds.columns.items()}}
+              "undeclared_columns": undeclared, "types": {n: c.type for n, c in ds.columns.items()}}
     if tokens:  # how many, never whose
         result["erased_rows_dropped"] = erased
     ctx.record("schema.mapped", **result)
     return result
 
 
-def _check_columns(names: list[str], to_canonical: dict[str, str], declared: dict, dataset_id: str):
+def _check_columns(names: list[str], to_canonical: dict[str, str], declared: dict,
+                   dataset_id: str) -> tuple[dict[str, str], list[str]]:
+    """(partner name -> canonical name for the mapped columns, the undeclared partner names to leave out).
+
+    The header is partner data (in a file without a header row it is row 1 of personal data), so
+    messages name the agreement's own columns, counts and positions, never a header cell.
+    """
     renamed = {n: to_canonical[n] for n in names if n in to_canonical}
     canonical_present = {renamed.get(n, n) for n in names}
     missing = [c for c in declared if c not in canonical_present]
+    undeclared = undeclared_positions(names, to_canonical, declared)
     if missing:
-        partner = {v: k for k, v in to_canonical.items()}
+        partner = {v: k for k, v in to_canonical.items()}  # the agreement's schema_mapping: its own text
         hint = ", ".join(f"{c} (expected partner column {partner[c]!r})" if c in partner else c for c in missing)
-        raise DataError(f"dataset {dataset_id}: the source lacks declared column(s): {hint}; found {names}")
-    dropped = [n for n in names if renamed.get(n, n) not in declared]
+        found = len(names) - len(undeclared)
+        if found == 0:
+            which = "none of them declared: is the header row missing, or is it another file?"
+        else:
+            which = (f"{found} of them declared; the other {len(undeclared)} (at position(s) "
+                     f"{_positions(undeclared)}) are not: is a missing column among them under another name?"
+                     if undeclared else f"all {found} of them declared")
+        raise DataError(f"dataset {dataset_id}: the source lacks declared column(s) {hint}; its header has "
+                        f"{len(names)} column(s), {which}")
+    dropped = [names[i - 1] for i in undeclared]
     # a partner column named like a canonical one that another partner column maps onto is ambiguous
-    clash = [n for n in names if n not in renamed and n in to_canonical.values()]
+    # (the name quoted is then the agreement's own canonical name)
+    clash = [(i, n) for i, n in enumerate(names, 1) if n not in renamed and n in to_canonical.values()]
     if clash:
-        raise DataError(f"dataset {dataset_id}: column(s) {clash} appear both directly and via schema_mapping")
+        said = ", ".join(f"{n} (position {i})" for i, n in clash)
+        raise DataError(f"dataset {dataset_id}: column(s) {said} appear both directly and via schema_mapping")
     return renamed, dropped
+
+
+def undeclared_positions(names: list[str], to_canonical: dict[str, str], declared: dict) -> list[int]:
+    """1-based positions in the partner's header of the columns the agreement does not declare."""
+    return [i for i, n in enumerate(names, 1) if to_canonical.get(n, n) not in declared]
+
+
+def undeclared_record(positions: list[int]) -> dict[str, Any]:
+    """How the ledger and the manifest name dropped partner columns: how many and where, never their names."""
+    return {"count": len(positions), "positions": list(positions)}
+
+
+def _positions(positions: list[int], limit: int = 20) -> str:
+    shown = ", ".join(map(str, positions[:limit]))
+    return shown + (f" and {len(positions) - limit} more" if len(positions) > limit else "")

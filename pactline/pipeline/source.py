@@ -1,14 +1,16 @@
 """Reading partner files: locate the source, and stream CSV or Parquet as record batches.
 
 CSV columns are read as text so nothing is guessed (a postcode 01067 stays 01067); the
-declared types are applied at schema mapping. Broken files give a DataError naming the file.
+declared types are applied at schema mapping. Broken files give a DataError naming the file and
+the position of the problem, never its content: a header cell is partner data too (in a file
+without a header row it is a person's data), and Arrow's own messages quote rows and values, so
+they go through pactline.withheld.arrow_message first.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -18,6 +20,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from pactline.errors import DataError
+from pactline.withheld import arrow_message
 
 BATCH_BYTES = 8 << 20  # CSV block size: memory per batch stays flat whatever the file size
 
@@ -40,11 +43,26 @@ def _csv_header(fh: IO[bytes], delimiter: str, name: str) -> list[str]:
         raise DataError(f"{name}: the header row is not UTF-8 text; save the file as UTF-8") from None
     header = next(csv.reader(io.StringIO(first), delimiter=delimiter))
     if not header or any(not h.strip() for h in header):
-        raise DataError(f"{name}: the header row has an empty column name; every column needs a name")
-    dup = sorted({h for h in header if header.count(h) > 1})
-    if dup:
-        raise DataError(f"{name}: the header repeats column name(s) {dup}")
+        empty = [i for i, h in enumerate(header, 1) if not h.strip()]
+        where = f" (column {', '.join(map(str, empty))})" if empty else ""
+        raise DataError(f"{name}: the header row has an empty column name{where}; every column needs a name")
+    repeats = duplicate_positions(header)
+    if repeats:
+        said = "; ".join(f"columns {_and(group)} of the header have the same name" for group in repeats)
+        raise DataError(f"{name}: {said}; every column needs its own name")
     return header
+
+
+def duplicate_positions(names: list[str]) -> list[list[int]]:
+    """1-based positions of the names that occur more than once, one group per repeated name."""
+    seen: dict[str, list[int]] = {}
+    for i, n in enumerate(names, 1):
+        seen.setdefault(n, []).append(i)
+    return [group for group in seen.values() if len(group) > 1]
+
+
+def _and(positions: list[int]) -> str:
+    return ", ".join(map(str, positions[:-1])) + f" and {positions[-1]}"
 
 
 def iter_csv(fh: IO[bytes], name: str, delimiter: str = ",") -> tuple[list[str], Iterator[pa.RecordBatch]]:
@@ -65,31 +83,27 @@ def _csv_batches(fh: IO[bytes], name: str, delimiter: str, header: list[str]) ->
         )
         yield from reader
     except (pa.ArrowInvalid, pa.ArrowException) as e:
-        raise DataError(f"{name}: cannot read as CSV: {_arrow_msg(e)}") from None
+        raise DataError(f"{name}: cannot read as CSV: {arrow_message(e)}") from None
 
 
 def iter_parquet(fh: IO[bytes], name: str) -> tuple[list[str], Iterator[pa.RecordBatch]]:
     try:
         pf = pq.ParquetFile(fh)
     except (pa.ArrowInvalid, pa.ArrowException, OSError) as e:
-        raise DataError(f"{name}: cannot read as Parquet (corrupt or not a Parquet file): {_arrow_msg(e)}") from None
-    return pf.schema_arrow.names, _parquet_batches(pf, name)
+        raise DataError(f"{name}: cannot read as Parquet (corrupt or not a Parquet file): {arrow_message(e)}") from None
+    names = pf.schema_arrow.names
+    repeats = duplicate_positions(names)
+    if repeats:
+        said = "; ".join(f"columns {_and(group)} have the same name" for group in repeats)
+        raise DataError(f"{name}: {said}; every column needs its own name")
+    return names, _parquet_batches(pf, name)
 
 
 def _parquet_batches(pf: pq.ParquetFile, name: str) -> Iterator[pa.RecordBatch]:
     try:
         yield from pf.iter_batches(batch_size=65536)
     except (pa.ArrowInvalid, pa.ArrowException, OSError) as e:
-        raise DataError(f"{name}: cannot read as Parquet (corrupt or not a Parquet file): {_arrow_msg(e)}") from None
-
-
-def _arrow_msg(e: Exception) -> str:
-    msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    # Arrow quotes the offending row after "got N:"; that row may hold personal data, so cut it.
-    msg = re.sub(r"(Expected \d+ columns, got \d+):.*", r"\1 in a row (a ragged row: check quoting and delimiters)", msg)
-    if "invalid UTF8" in msg or "UTF8" in msg:
-        return msg + " (the file is not UTF-8 text; save it as UTF-8)"
-    return msg
+        raise DataError(f"{name}: cannot read as Parquet (corrupt or not a Parquet file): {arrow_message(e)}") from None
 
 
 def iter_batches(fh: IO[bytes], name: str, fmt: str, delimiter: str = ",") -> tuple[list[str], Iterator[pa.RecordBatch]]:

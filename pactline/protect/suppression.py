@@ -4,10 +4,15 @@ than k rows are removed, so every released row hides among at least k-1 others.
 Generalisation alone rarely reaches k on real data: a few people are always unusual (the one
 patient born in the 2000s in a small region). Removing them is the standard complement
 (ARX, sdcMicro); the agreement bounds how many rows may go.
+
+The report says how many classes of each size fall below k (a histogram), never which: the
+quasi-identifier values of the rarest classes are exactly those of the people most at risk.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
 import pyarrow as pa
@@ -26,7 +31,9 @@ class Suppression:
     rows_out: int
     classes: int  # equivalence classes before suppression
     classes_below_k: int
-    smallest_classes: list[dict] = field(default_factory=list)  # generalised values only
+    # class size -> how many classes of that size are below k, e.g. {"1": 12, "2": 3}: 12 rows alone in
+    # their class, 3 pairs. Sizes and counts only, never a class's quasi-identifier values.
+    class_sizes_below_k: dict[str, int] = field(default_factory=dict)
 
     @property
     def suppressed(self) -> int:
@@ -51,6 +58,13 @@ class Suppression:
             )
 
 
+def size_histogram(sizes: Iterable[int], below: int | None = None) -> dict[str, int]:
+    """{"size": number of classes of that size}, ascending by size (only sizes under `below`, when given).
+    Keys are text so the histogram reads the same after a JSON round trip (the ledger, XCom)."""
+    counts = Counter(int(n) for n in sizes if below is None or n < below)
+    return {str(size): counts[size] for size in sorted(counts)}
+
+
 def suppress_small_classes(table: pa.Table, quasi_identifiers: list[str], k: int) -> tuple[pa.Table, Suppression]:
     """Drop rows in equivalence classes (over the QIs present in `table`) smaller than k. Nulls form
     their own value. Returns the kept rows in their original order."""
@@ -65,8 +79,6 @@ def suppress_small_classes(table: pa.Table, quasi_identifiers: list[str], k: int
     joined = keys.join(sizes, keys=qis, join_type="left outer", use_threads=False)
     kept = joined.filter(pc.greater_equal(joined["__row_count"], k))["__row"]
     kept_idx = pc.take(kept, pc.sort_indices(kept))
-    smallest = [{q: (None if v == NULL else v) if q in qis else v for q, v in r.items()}
-                for r in small.sort_by([("__row_count", "ascending")]).slice(0, 5).to_pylist()]
     report = Suppression(qis, k, table.num_rows, len(kept_idx), sizes.num_rows, small.num_rows,
-                         [{"size": r.pop("__row_count"), **r} for r in smallest])
+                         size_histogram(small["__row_count"].to_pylist()))
     return table.take(kept_idx), report

@@ -3,7 +3,8 @@
 A valid agreement shows its parties, purposes, transfers, outputs, the countdown to its expiry,
 its fingerprint, and a matrix of columns x transformations: the one transformation the agreement
 allows for each column, those its restrictions forbid outright, and everything else denied by
-default. An invalid one shows every validation problem with its YAML path and line.
+default, and the parties' signatures: each party's status, the signed versions, and what changed since
+the last version every party signed. An invalid one shows every validation problem with its YAML path and line.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from pactline.agreement import LoadedAgreement, load_agreement
 from pactline.errors import AgreementError, Problem
+from pactline.ui.consent import Consent, render_badge, render_consent
 from pactline.ui.html import Html, a, badge, code, e, join, progress, section, table, url
 
 TRANSFORMATION_KINDS = ("keep", "drop", "redact", "mask", "pseudonymise", "generalise", "date_shift",
@@ -175,11 +177,12 @@ def render_facts(loaded: LoadedAgreement, today: dt.date) -> Html:
     )
 
 
-def render_agreement(loaded: LoadedAgreement, today: dt.date, *, base: str) -> Html:
+def render_agreement(loaded: LoadedAgreement, today: dt.date, *, base: str, consent: Consent | None = None) -> Html:
     ag = loaded.agreement
     links = Html(f'<nav class="sub">{a(f"{base}/agreements", "all agreements")}'
                  f'{a(f"{base}/reviews?" + url_query(agreement=loaded.id), "reviews of its runs")}</nav>')
-    return Html(f"{links}<p>{e(ag.metadata.title)}</p>{render_facts(loaded, today)}"
+    signed = (f'<h3 id="signatures">Signatures</h3>{render_consent(consent, loaded)}' if consent is not None else "")
+    return Html(f"{links}<p>{e(ag.metadata.title)}</p>{signed}{render_facts(loaded, today)}"
                 f"<h3>Columns x allowed transformation</h3>{render_matrix(loaded)}")
 
 
@@ -199,16 +202,19 @@ def render_invalid(items: Iterable[InvalidAgreement]) -> Html:
     return Html("".join(cards))
 
 
-def render_agreements(agreements: AgreementSet, today: dt.date, *, base: str, show_invalid: bool = True) -> Html:
+def render_agreements(agreements: AgreementSet, today: dt.date, *, base: str, show_invalid: bool = True,
+                      consents: dict[str, Consent] | None = None) -> Html:
     cards = []
     for loaded in sorted(agreements.valid.values(), key=lambda x: x.id):
         ag = loaded.agreement
         t = term(loaded, today)
         parties = ", ".join(f"{p.name} ({p.role}, {p.jurisdiction})" for p in ag.parties)
         purposes = ", ".join(p.id for p in ag.purposes)
+        consent = (consents or {}).get(loaded.id)
+        signed = f" {render_badge(consent)}" if consent is not None else ""
         cards.append(
             f'<div class="card" id="agreement-{e(loaded.id)}"><h3>{a(f"{base}/agreements/" + url(loaded.id), ag.metadata.title)} '
-            f"{badge(t.in_force, 'IN FORCE', 'NOT IN FORCE')}</h3>"
+            f"{badge(t.in_force, 'IN FORCE', 'NOT IN FORCE')}{signed}</h3>"
             f'<dl class="facts"><dt>id</dt><dd><code>{e(loaded.id)}</code> v{e(ag.metadata.version)}</dd>'
             f"<dt>parties</dt><dd>{e(parties)}</dd><dt>purposes</dt><dd>{e(purposes)}</dd>"
             f"<dt>expiry</dt><dd><strong>{e(t.text)}</strong> "
