@@ -1,4 +1,4 @@
-"""Reading partner files: locate the source, and stream CSV or Parquet as record batches.
+"""Reading partner files: stream CSV or Parquet as record batches (where a source may be, pactline.sources).
 
 CSV columns are read as text so nothing is guessed (a postcode 01067 stays 01067); the
 declared types are applied at schema mapping. Broken files give a DataError naming the file and
@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from pathlib import Path
 from typing import IO
 
 import pyarrow as pa
@@ -23,13 +22,6 @@ from pactline.errors import DataError
 from pactline.withheld import arrow_message
 
 BATCH_BYTES = 8 << 20  # CSV block size: memory per batch stays flat whatever the file size
-
-
-def resolve_source(uri: str, agreement_dir: Path) -> str:
-    """A source URI as given in the agreement: absolute, a URL, or relative to the agreement file."""
-    if "://" in uri or Path(uri).is_absolute():
-        return uri
-    return str((agreement_dir / uri).resolve())
 
 
 def _csv_header(fh: IO[bytes], delimiter: str, name: str) -> list[str]:

@@ -58,8 +58,7 @@ def render_consent(consent: Consent, loaded: LoadedAgreement) -> Html:
     parts = [f"<p>{render_badge(consent)} A version runs only when every party has signed its fingerprint "
              f"<code>{e(loaded.fingerprint[:12])}</code> (<code>pactline sign FILE --party ID</code>).</p>"]
     parts.append(table(["party", "role", "status", "detail"], [
-        (code(s.party), s.role, Html(f'<span class="{"ok" if s.state == "signed" else "fail"}">'
-                                     f"{e(STATE_TEXT.get(s.state, s.state))}</span>"), s.detail)
+        (code(s.party), s.role, badge(s.state == "signed", "signed", STATE_TEXT.get(s.state, s.state)), s.detail)
         for s in consent.statuses]))
     if consent.conflict:
         parts.append(f'<p class="fail">{e(consent.conflict)}</p>')
@@ -84,10 +83,14 @@ def _render_changes(consent: Consent) -> Html:
     if not changes:
         return Html(head + "no change.</p>")
     widening = sum(c.effect == "widening" for c in changes)
-    rows = [(Html(f'<span class="{"fail" if c.effect == "widening" else "ok"}">{e(c.effect.upper() if c.effect == "widening" else c.effect)}</span>'),
-             code(c.path), _value(c.old), _value(c.new), c.why) for c in changes]
+    rows = [(_effect(c.effect), code(c.path), _value(c.old), _value(c.new), c.why) for c in changes]
     return Html(f"{head}{len(changes)} change(s), {widening} widening.</p>"
                 + table(["effect", "YAML path", "was", "now", "why"], rows))
+
+
+def _effect(effect: str) -> Html:
+    """Widening is what a steward must look at: a red badge; narrowing green; wording plain."""
+    return badge(effect == "narrowing", "narrowing", "WIDENING") if effect != "neutral" else e("neutral")
 
 
 def _value(value: object) -> str:
