@@ -61,7 +61,35 @@ with DAG(
             raise PactlineError(f"{len(report.errors)} version(s) could not be purged: " + "; ".join(report.errors))
         return report.to_dict()
 
-    purge_due_versions()
+    @task(task_id="settle_deliveries", trigger_rule="all_done")
+    def settle_deliveries(**context: Any) -> dict[str, Any]:
+        """Attest the received releases purged here; record recipients' attestations; open an incident per
+        release overdue for one (pactline.delivery.attest)."""
+        from operators.runtime import as_of_date
+        from pactline.delivery.attest import settle
+        from pactline.parties import PartyKeys
+        from pactline.recording import open_ledger
+        from pactline.retention.due import load_agreements
+        from pactline.store import Vault
+
+        agreements, _ = load_agreements([agreements_folder()])
+        return settle(agreements, catalog=Vault.open(_keystore()).catalog, ledger=open_ledger(),
+                      today=as_of_date(context), party_keys=PartyKeys(_keystore()),
+                      actor="airflow:pactline_retention.settle_deliveries")
+
+    @task(task_id="witness_ledgers", trigger_rule="all_done")
+    def witness_ledgers() -> dict[str, Any]:
+        """Witness every other party's ledger published on the exchange (truncation, forks: an incident)."""
+        from pactline.ledger.witness import witness
+        from pactline.plan import deployment_party
+        from pactline.store.exchange import open_exchange
+
+        own = deployment_party() or "embedded"
+        results = {p: witness(p, own_party=own, actor="airflow:pactline_retention.witness_ledgers")
+                   for p in open_exchange().ls("ledgers") if p != own}
+        return {p: {"ok": r.ok, "problem": r.problem} for p, r in results.items()}
+
+    purge_due_versions() >> settle_deliveries() >> witness_ledgers()
 
 
 with DAG(

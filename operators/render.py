@@ -12,6 +12,7 @@ from pathlib import Path
 from airflow.sdk import DAG, Param, TaskGroup
 
 from operators.approve import PactlineApprovalOperator
+from operators.receive import ReceiveOperator
 from operators.steps import (
     CheckBiasOperator,
     CheckPrivacyOperator,
@@ -45,12 +46,15 @@ from pactline.plan import (
     CHECK_SYNTHETIC,
     LIST_PARTITIONS,
     PROTECT,
+    RECEIVE_SCHEDULE,
     SUPPRESS,
     SYNTHESIZE,
     DatasetPlan,
     Plan,
+    ReceivePlan,
     Step,
     build_plan,
+    deployment_party,
 )
 
 log = logging.getLogger(__name__)
@@ -108,8 +112,9 @@ def doc_md(loaded: LoadedAgreement, plan: Plan) -> str:
     )
 
 
-def render(loaded: LoadedAgreement) -> DAG:
-    plan = build_plan(loaded)
+def render(loaded: LoadedAgreement, party: str | None = None) -> DAG:
+    """The agreement's DAG: every dataset's steps, or with `party` only those of the datasets it provides."""
+    plan = build_plan(loaded, party)
     a = loaded.agreement
     path = str(Path(loaded.source).resolve())
     dag = DAG(
@@ -164,6 +169,31 @@ def render(loaded: LoadedAgreement) -> DAG:
     return dag
 
 
+def receive_dag_id(agreement_id: str, output: str) -> str:
+    return f"{agreement_id}__receive__{output}"
+
+
+def render_receive(loaded: LoadedAgreement, plan: Plan, receive: ReceivePlan) -> DAG:
+    """A recipient's DAG for one output addressed to it: polls the exchange, fetches what is new."""
+    a = loaded.agreement
+    dag = DAG(
+        dag_id=receive_dag_id(plan.agreement_id, receive.output),
+        description=f"Receive {receive.output} of {a.metadata.title}"[:200],
+        schedule=RECEIVE_SCHEDULE,
+        start_date=dt.datetime.combine(a.metadata.effective, dt.time(), tzinfo=dt.UTC),
+        catchup=False,
+        max_active_runs=1,
+        tags=["pactline", "receive", f"v{plan.version}", receive.provider],
+        params={"as_of": Param(None, type=["null", "string"], format="date",
+                               description="Policy clock (YYYY-MM-DD); default: the run's logical date.")},
+    )
+    ReceiveOperator(task_id=f"receive_{receive.output}", dag=dag, dataset_id=receive.dataset,
+                    step_params={"output": receive.output}, agreement_path=str(Path(loaded.source).resolve()),
+                    fingerprint=plan.fingerprint)
+    dag.fingerprint = plan.fingerprint  # type: ignore[attr-defined]
+    return dag
+
+
 def _partitioned_task(dag: DAG, ds: DatasetPlan, step: Step, tasks: dict, upstream: dict[str, str],
                       common: dict[str, str]):
     """One operator, or for a mapped step one task per partition: .partial(...).expand over list_partitions."""
@@ -198,7 +228,12 @@ def build_dags(folder: Path) -> tuple[dict[str, DAG], list[str]]:
             loaded = load_agreement(path)
             if loaded.id in dags:
                 raise AgreementError(str(path), [])  # reported below with the clash
-            dags[loaded.id] = render(loaded)
+            party = deployment_party()
+            plan = build_plan(loaded, party)
+            if plan.datasets:  # a party's deployment renders only its own datasets' steps
+                dags[loaded.id] = render(loaded, party)
+            for receive in plan.receives:
+                dags[receive_dag_id(loaded.id, receive.output)] = render_receive(loaded, plan, receive)
         except AgreementError as e:
             msg = str(e) if e.problems else f"{path}: agreement id duplicates another file's metadata.id"
             errors.append(f"AgreementError: {msg}")

@@ -7,6 +7,7 @@ without a synthetic output, no approval step when no output needs one).
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -59,12 +60,24 @@ class DatasetPlan:
 
 
 @dataclass(frozen=True)
+class ReceivePlan:
+    """A recipient's deployment: one receive DAG per output addressed to it, polling the exchange."""
+
+    output: str
+    dataset: str
+    provider: str
+    zone: str
+
+
+@dataclass(frozen=True)
 class Plan:
     agreement_id: str
     version: str
     fingerprint: str
     source: str
     datasets: tuple[DatasetPlan, ...]
+    party: str | None = None  # the deployment's party (PACTLINE_PARTY); None: every party's steps (the demo)
+    receives: tuple[ReceivePlan, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -173,13 +186,28 @@ def _partitioned_steps(loaded: LoadedAgreement, ds: Dataset) -> tuple[Step, ...]
     return tuple(steps)
 
 
-def build_plan(loaded: LoadedAgreement) -> Plan:
+RECEIVE_SCHEDULE = "@hourly"  # how often a recipient's receive DAG polls the exchange for a new release
+
+
+def deployment_party() -> str | None:
+    """$PACTLINE_PARTY: the party this deployment runs for. Unset: the embedded default runs everything."""
+    return os.environ.get("PACTLINE_PARTY") or None
+
+
+def build_plan(loaded: LoadedAgreement, party: str | None = None) -> Plan:
+    """The plan of every dataset; with `party`, only what that party's own deployment runs: the datasets it
+    provides, and a receive step for each output addressed to it (nothing if it is no party to this)."""
     agreement = loaded.agreement
+    mine = [ds for ds in agreement.datasets if party is None or ds.provider == party]
+    receives = tuple(ReceivePlan(o.id, o.dataset, agreement.dataset(o.dataset).provider, o.zone)
+                     for o in agreement.outputs if party is not None and o.recipient == party)
     return Plan(
         agreement_id=agreement.metadata.id,
         version=agreement.metadata.version,
         fingerprint=loaded.fingerprint,
         source=loaded.source,
+        party=party,
+        receives=receives,
         datasets=tuple(
             DatasetPlan(
                 id=ds.id,
@@ -190,7 +218,7 @@ def build_plan(loaded: LoadedAgreement) -> Plan:
                 steps=_steps(loaded, ds),
                 partitioned=ds.source.partitioned,
             )
-            for ds in agreement.datasets
+            for ds in mine
         ),
     )
 
@@ -198,6 +226,13 @@ def build_plan(loaded: LoadedAgreement) -> Plan:
 def render_text(plan: Plan) -> str:
     """Human-readable plan, as `pactline plan` prints it."""
     lines = [f"agreement {plan.agreement_id} v{plan.version}", f"fingerprint {plan.fingerprint}", ""]
+    if plan.party is not None:
+        lines[-1:] = [f"deployment of party {plan.party}: its own datasets, and a receive DAG per output to it", ""]
+        for r in plan.receives:
+            lines.append(f"receive {r.output} (dataset {r.dataset} from {r.provider}, zone {r.zone}): "
+                         f"polls the exchange {RECEIVE_SCHEDULE}, verifies, requests the key, stores")
+        if plan.receives:
+            lines.append("")
     for ds in plan.datasets:
         lines.append(f"dataset {ds.id} (provider {ds.provider}; source {ds.source_uri}, {ds.source_format})")
         lines.append("  tasks:")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from pactline.agreement import LoadedAgreement
-from pactline.agreement.model import Output
+from pactline.agreement.model import AccessGrant, Output
 from pactline.errors import PolicyViolation
 
 
@@ -93,8 +93,42 @@ class Policy:
         return output
 
     # -- access ----------------------------------------------------------------------------
+    def access_grant(self, principal: str, zone: str, permission: str, as_of: dt.date) -> tuple[int, AccessGrant] | None:
+        """The first grant (its index in `access:`, and the grant) giving `principal` `permission` in `zone`
+        on `as_of`, if any. A grant holds up to and including its valid_until day."""
+        for i, g in enumerate(self.agreement.access):
+            if g.principal == principal and g.zone == zone and permission in g.permissions and as_of <= g.valid_until:
+                return i, g
+        return None
+
     def may_access(self, principal: str, zone: str, permission: str, as_of: dt.date) -> bool:
-        return any(
-            g.principal == principal and g.zone == zone and permission in g.permissions and as_of <= g.valid_until
-            for g in self.agreement.access
-        )
+        return self.access_grant(principal, zone, permission, as_of) is not None
+
+    def require_access(self, principal: str, zone: str, permission: str, as_of: dt.date) -> tuple[int, AccessGrant]:
+        """The grant that allows it, or AccessRefused (clause `access`) saying what is missing: no grant for
+        the principal at all, grants for other zones only, a grant without this permission, or one that ended."""
+        found = self.access_grant(principal, zone, permission, as_of)
+        if found is not None:
+            return found
+        mine = [g for g in self.agreement.access if g.principal == principal]
+        here = [g for g in mine if g.zone == zone]
+        what = f"{principal!r} may not {permission} in zone {zone!r}"
+        if not mine:
+            raise AccessRefused("no_grant", f"{what}: the agreement grants {principal!r} nothing")
+        if not here:
+            zones = sorted({g.zone for g in mine})
+            raise AccessRefused("other_zone", f"{what}: its grants are for zone(s) {', '.join(zones)} only")
+        with_permission = [g for g in here if permission in g.permissions]
+        if not with_permission:
+            held = sorted({p for g in here for p in g.permissions})
+            raise AccessRefused("no_permission", f"{what}: its grant there allows {', '.join(held)} only")
+        ended = max(g.valid_until for g in with_permission)
+        raise AccessRefused("expired", f"{what}: its grant ended on {ended} (date of the request {as_of})")
+
+
+class AccessRefused(PolicyViolation):
+    """A refusal by the `access:` clause; `reason` is a short code for the ledger."""
+
+    def __init__(self, reason: str, message: str):
+        self.reason = reason
+        super().__init__("access", message)

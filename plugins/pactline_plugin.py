@@ -1,4 +1,4 @@
-"""The Pactline Airflow plugin: the steward pages, and a listener that writes task state changes to the ledger.
+"""The Pactline Airflow plugin: the steward pages, and listeners that write task states and run ends to the ledger.
 
 - Steward pages: a FastAPI app under /pactline (plugins/pactline_web.py) and external views in the
   navigation (Agreements, Reviews, Ledger, Incidents), on each agreement's DAG (its agreement) and
@@ -6,6 +6,8 @@
   through Airflow's own security dependencies; see pactline_web.py.
 - Ledger listener: runs where the task runs, so on a worker it appends to the ledger configured
   there (PACTLINE_LEDGER_URL), like the operators do.
+- Run listener: when a run of a Pactline DAG ends (where its state is decided: the scheduler, or the
+  process running dag.test) it records `run.finished`, signs a checkpoint and publishes it.
 
 The web app is imported on its first request only, so schedulers, DAG processors and task
 processes, which load this plugin for its listener, never import FastAPI for it.
@@ -87,6 +89,66 @@ class LedgerListener:
 ledger_listener = LedgerListener()
 
 
+def run_fingerprint(dag_run: Any) -> tuple[bool, str | None]:
+    """(is this a Pactline DAG, the agreement fingerprint if it is an agreement's DAG).
+
+    An agreement's DAG carries its fingerprint (as an attribute where the DAG was built, as a param once
+    serialised, which is what the scheduler holds); Pactline's own DAGs (retention, erasure) are tagged.
+    """
+    dag = getattr(dag_run, "dag", None)
+    fingerprint = getattr(dag, "fingerprint", None)
+    if not fingerprint:
+        try:
+            fingerprint = dag.params["fingerprint"] if dag is not None and "fingerprint" in dag.params else None
+        except Exception:  # params of another shape: not an agreement's DAG
+            fingerprint = None
+    if isinstance(fingerprint, str) and fingerprint:
+        return True, fingerprint
+    tags = getattr(dag, "tags", None)
+    if dag is None:  # e.g. a run the scheduler reloaded to time it out: its DAG model still has the tags
+        try:
+            tags = [t.name for t in dag_run.dag_model.tags]
+        except Exception:
+            tags = None
+    return "pactline" in set(tags or ()), None
+
+
+class RunLedgerListener:
+    """At the end of every run of a Pactline DAG: record how an agreement's run ended, then sign a checkpoint
+    over the whole ledger and publish it (pactline.ledger.witness.seal), so no run leaves an unsigned tail.
+
+    Runs where the run's state is decided: the scheduler (or the process running dag.test)."""
+
+    def _finish(self, dag_run: Any, state: str, msg: Any) -> None:
+        try:
+            pactline, fingerprint = run_fingerprint(dag_run)
+            if not pactline:
+                return
+            from pactline.ledger.witness import seal
+            from pactline.recording import open_ledger
+
+            ledger = open_ledger()
+            if fingerprint:
+                ledger.append("run.finished", agreement_id=dag_run.dag_id, fingerprint=fingerprint,
+                              actor=f"airflow:{dag_run.dag_id}",
+                              payload={"run_id": dag_run.run_id, "state": state, "reason": str(msg or "")[:200]})
+            seal(ledger)
+        except Exception:  # must be visible, but never break the scheduler loop
+            log.exception("Pactline: could not seal the ledger at the end of run %s",
+                          getattr(dag_run, "run_id", "?"))
+
+    @hookimpl
+    def on_dag_run_success(self, dag_run: Any, msg: str) -> None:
+        self._finish(dag_run, "success", msg)
+
+    @hookimpl
+    def on_dag_run_failed(self, dag_run: Any, msg: str) -> None:
+        self._finish(dag_run, "failed", msg)
+
+
+run_listener = RunLedgerListener()
+
+
 class LazyWebApp:
     """An ASGI app that builds the Pactline FastAPI app (pactline_web.build_app) on first use."""
 
@@ -139,7 +201,7 @@ def _view(name: str, page: str, icon: str, **extra: Any) -> dict[str, Any]:
 
 class PactlinePlugin(AirflowPlugin):
     name = "pactline"
-    listeners = [ledger_listener]
+    listeners = [ledger_listener, run_listener]
     fastapi_apps = [{"app": web_app, "url_prefix": URL_PREFIX, "name": "Pactline steward pages"}]
     external_views = [
         _view("Agreements", "agreements", "M6 2h9l5 5v15H6z M14 2v6h6 M9 13h8 M9 17h8", nav_top_level=True),

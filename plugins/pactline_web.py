@@ -18,6 +18,7 @@ Loaded by plugins/pactline_plugin.py on the first request (not by Airflow's plug
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import mimetypes
 import os
@@ -31,7 +32,7 @@ from airflow.api_fastapi.app import get_auth_manager
 from airflow.api_fastapi.auth.managers.models.resource_details import AccessView, DagAccessEntity, DagDetails
 from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_dag
 from fastapi import Depends, FastAPI, HTTPException, Request, status
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from pactline.ui import agreements as ui_agreements
 from pactline.ui import approvals as ui_approvals
@@ -236,8 +237,12 @@ def build_app() -> FastAPI:
         loaded = ui_agreements.load_folder(agreements_folder()).get(dag_id)
         if loaded is None:
             return not_found(request, user, f"{dag_id} is not the DAG of a valid agreement.")
+        from pactline.delivery.attest import deliveries, delivery_events
+
+        shipped = deliveries(loaded, data_root().vault.catalog.versions(loaded.id), delivery_events(ledger(), loaded.id),
+                             now().date())
         body = ui_agreements.render_agreement(loaded, now().date(), base=base_of(request),
-                                              consent=ui_consent.consent_of(loaded))
+                                              consent=ui_consent.consent_of(loaded), delivered=shipped)
         return html(page(f"Agreement {loaded.id}", body, base=base_of(request), active="agreements",
                          user=user_name(user)))
 
@@ -321,6 +326,22 @@ def build_app() -> FastAPI:
         resp.headers["Cache-Control"] = "no-store"
         return resp
 
+    @app.post("/api/v1/keys/{output}/{version_id}", dependencies=READ)
+    async def release_key(request: Request, output: str, version_id: str, user: GetUserDep) -> JSONResponse:
+        """A release's data key for its recipient, wrapped to the recipient party's key, while the grant
+        holds (pactline.delivery.key_release). The caller's Airflow user name is the `access:` principal;
+        the body names the party it acts for: {"party": "<party id>"}."""
+        if not same_origin(request):
+            return JSONResponse({"refused": "origin", "message": "request from another site"}, 403)
+        body = await request.body()
+        try:
+            party = json.loads(body or b"{}").get("party") if len(body) <= MAX_FORM_BYTES else None
+        except (ValueError, AttributeError):
+            party = None
+        if not isinstance(party, str) or not _ID.match(party):
+            return JSONResponse({"refused": "request", "message": 'send {"party": "<your party id>"}'}, 400)
+        return key_release_response(output, version_id, party, user)
+
     @app.post("/approvals/{dag_id}", dependencies=DECIDE)
     async def decide(request: Request, dag_id: str, user: GetUserDep) -> Response:
         base = base_of(request)
@@ -393,6 +414,8 @@ def build_app() -> FastAPI:
         found = ui_agreements.load_folder(agreements_folder())
         lg = ledger()
         ids = readable(user, set(found.valid) | agreement_ids_in_ledger(lg))
+        # "*": incidents of no one agreement (a witnessed ledger that was truncated): for who may see every DAG
+        ids = ids | ({"*"} if may_see_import_errors(user) else set())
         entries = [x for ev in ui_incidents.SOURCE_EVENTS for x in lg.entries(event=ev) if x.agreement_id in ids]
         items = ui_incidents.collect(entries, found.valid)
         body = ui_incidents.render(items, now(), base=base)
@@ -404,6 +427,32 @@ def build_app() -> FastAPI:
 def agreement_ids_in_ledger(lg: Any) -> set[str]:
     """Agreements the ledger has entries of (an agreement file may be gone while its history stays)."""
     return {x.agreement_id for x in lg.entries(event="agreement.loaded")}
+
+
+def key_release_response(output: str, version_id: str, party: str, user: Any) -> JSONResponse:
+    from pactline.delivery.key_release import KeyRefused, KeyRequest, release_key
+    from pactline.keys import KeyStore
+    from pactline.ledger.witness import seal
+    from pactline.parties import PartyKeys
+    from pactline.recording import ledger_recorder
+
+    root = data_root()
+    try:
+        record = root.vault.catalog.get(version_id)
+    except Exception:
+        record = None
+    loaded = ui_agreements.load_folder(agreements_folder()).get(record.agreement_id) if record else None
+    if record is None or loaded is None or record.name != output or not readable(user, {loaded.id}):
+        return JSONResponse({"refused": "outputs", "message": f"no release {version_id} of {output} here"}, 404)
+    recorder = ledger_recorder(loaded, actor=f"api:{user_name(user)}", run_id=None)
+    try:
+        body = release_key(loaded, KeyRequest(version_id, user_name(user), party), as_of=now().date(),
+                           vault=root.vault, record=recorder, party_keys=PartyKeys(KeyStore(resolver=airflow_secret)))
+    except KeyRefused as e:
+        seal(ledger())  # every release and refusal is covered by a signed, published checkpoint at once
+        return JSONResponse({"refused": e.clause, "message": str(e)}, e.status)
+    seal(ledger())
+    return JSONResponse(body, 200, headers={"Cache-Control": "no-store"})
 
 
 def same_origin(request: Request) -> bool:

@@ -355,6 +355,13 @@ def test_steward_approves_a_release_in_the_browser(live, browser):
         page.get_by_role("heading", name="Decisions and releases in the ledger").wait_for()
         shot(page, "11-review-after-release.png")
 
+        # the agreement: every party's signature, and each release's delivery to its recipient
+        page.goto(f"{af.base}/pactline/agreements/{DAG}")
+        page.get_by_role("heading", name="Deliveries").wait_for()
+        assert page.locator("span.badge.pass", has_text="SIGNED BY ALL").count() == 1
+        assert page.get_by_text("admissions-release").count() >= 1 and page.get_by_text("on the exchange").count() >= 1
+        shot(page, "12-agreement-signatures-and-deliveries.png")
+
         # an agreement file with mistakes: listed with every problem located by YAML path and line.
         # (Written last: Airflow 3.3's DAG processor marks every DAG of a file with an import error
         # stale, so while it is there the valid agreements' DAGs cannot be triggered.)
@@ -363,7 +370,7 @@ def test_steward_approves_a_release_in_the_browser(live, browser):
         page.get_by_role("heading", name="Invalid agreements (1)").wait_for()
         assert page.get_by_text("must be after effective").count() >= 1
         assert page.get_by_text("missing required field 'datasets'").count() >= 1
-        shot(page, "12-agreements-with-an-invalid-one.png")
+        shot(page, "13-agreements-with-an-invalid-one.png")
 
     # what the ledger holds: the steward's submission, the step's decision, then the release
     from pactline.ledger import Ledger
@@ -382,4 +389,5 @@ def test_steward_approves_a_release_in_the_browser(live, browser):
     assert sorted(p.name for p in ARTIFACTS.glob("*.png")) == [
         "01-login.png", "02-agreements-in-airflow.png", "03-reviews.png", "04-review-of-the-run.png",
         "05-viewer-cannot-decide.png", "06-approval-form.png", "07-approved.png", "08-dag-run-succeeded.png",
-        "09-ledger.png", "10-incidents.png", "11-review-after-release.png", "12-agreements-with-an-invalid-one.png"]
+        "09-ledger.png", "10-incidents.png", "11-review-after-release.png",
+        "12-agreement-signatures-and-deliveries.png", "13-agreements-with-an-invalid-one.png"]

@@ -160,7 +160,7 @@ def test_publish_writes_manifest_last_with_hashes(make_ctx):
     assert manifest["steps"]["protect"]["rows"] == 300
 
 
-def test_pactline_read_decrypts_a_release_for_the_key_holder(make_ctx, tmp_path, capsys, monkeypatch):
+def test_pactline_read_decrypts_a_release_for_a_granted_principal(make_ctx, workspace, tmp_path, capsys, monkeypatch):
     from pactline.cli.main import main
 
     monkeypatch.setenv("PACTLINE_SECRET_PACTLINE_KEK", KEK)  # the KEK the pipeline and the reader share
@@ -171,6 +171,9 @@ def test_pactline_read_decrypts_a_release_for_the_key_holder(make_ctx, tmp_path,
     rel = publish(ctx, "transactions-release", {"ingest": ing, "map_schema": mapped, "protect": prot}, prot["staging"])
     assert b"customer_email" not in ctx.root.read_raw(rel["path"])  # encrypted at rest, footer included
     monkeypatch.setenv("PACTLINE_DATA_ROOT", ctx.root.url)
+    monkeypatch.setenv("PACTLINE_AGREEMENTS", str(workspace / "agreements"))
+    monkeypatch.setenv("PACTLINE_PRINCIPAL", "fraud-lab-analysts")  # access: read on sandbox, the release's zone
+    monkeypatch.setattr("pactline.access.today", lambda: dt.date(2027, 1, 1))  # the reader's clock
     out = tmp_path / "release.csv"
     assert main(["read", rel["path"], "--out", str(out)]) == 0
     assert out.read_text().splitlines()[0].startswith('"transaction_id","customer_email"')
@@ -178,3 +181,4 @@ def test_pactline_read_decrypts_a_release_for_the_key_holder(make_ctx, tmp_path,
     assert main(["read", rel["path"].rsplit("/", 1)[0], "--head", "2"]) == 0
     assert "cust_" in capsys.readouterr().out
     assert main(["read", "fraud-detection/shared/none"]) == 2
+    assert main(["read", rel["path"], "--as", "nobody"]) == 1  # holds the KEK, has no grant: refused

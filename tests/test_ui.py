@@ -272,3 +272,18 @@ def test_agreement_page_shows_signatures_history_and_the_diff_to_sign(tmp_path, 
     assert "Against version 2.1.0" in page and "WIDENING" in page and "retention.sandbox_days" in page
     history = page.split("Signed versions")[1]
     assert "2.1.0" in history and "90." in history  # both signed versions listed, the amendment incomplete
+
+
+def test_deliveries_show_received_attested_and_overdue():
+    from pactline.delivery.attest import Delivery
+    from pactline.ui.deliveries import render_deliveries
+
+    day = dt.date(2027, 1, 1)
+    rows = [Delivery("out-a", "v1", "vid1", "lab", day, key_released=False, attested=False, overdue=False),
+            Delivery("out-a", "v2", "vid2", "lab", day, key_released=True, attested=False, overdue=False),
+            Delivery("out-b", "v3", "vid3", "lab", day, key_released=True, attested=True, overdue=False),
+            Delivery("out-b", "v4", "vid4", "lab", day, key_released=True, attested=False, overdue=True)]
+    html = render_deliveries(rows)
+    assert ">on the exchange<" in html and ">received<" in html
+    assert 'badge pass">deletion attested<' in html and 'badge fail">OVERDUE<' in html
+    assert "No release yet" in render_deliveries([])

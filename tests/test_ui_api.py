@@ -434,3 +434,37 @@ def test_plugin_is_registered_with_views(world):
     assert names["Pactline review"]["href"] == "/pactline/runs/{DAG_ID}/{RUN_ID}"
     assert plugin["fastapi_apps"][0]["url_prefix"] == "/pactline"
     assert plugin["listeners"]
+
+
+def test_key_release_through_the_providers_api(world):
+    """The recipient's analyst asks the provider's API server for the approved release's key: it is released
+    wrapped to atlantic-health (only that party opens it); everyone else is refused, and each answer is in
+    the ledger."""
+    from pactline.delivery.key_release import unwrap_key
+    from pactline.parties import PartyKeys
+
+    [published] = [x.payload for x in ledger_entries(world.approved_run.run_id)
+                   if x.event == "release.published" and x.payload["output"] == "admissions-release"]
+    assert published["exchange"]["exported"]  # the signed release is on the exchange
+    url = f"/pactline/api/v1/keys/admissions-release/{published['version_id']}"
+    analyst = token_for("atlantic-health-ml-team", "viewer")
+
+    def ask(token: str | None, party: str = "atlantic-health", **kw: Any):
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return world.client.post(url, json={"party": party}, headers=headers, **kw)
+
+    ok = ask(analyst)
+    assert ok.status_code == 200, ok.text
+    body = ok.json()
+    assert body["grant"]["principal"] == "atlantic-health-ml-team" and body["expires"] == "2028-12-31"
+    assert len(unwrap_key(body, AGREEMENT, PartyKeys(), "atlantic-health")) == 32
+    assert ask(None).status_code == 401
+    refused = ask(world.tokens["admin"])  # no access: grant names the admin
+    assert refused.status_code == 403 and refused.json()["refused"] == "access"
+    wrong_party = ask(analyst, party="klinikum-nord")
+    assert wrong_party.status_code == 403 and "recipient" in wrong_party.json()["refused"]
+    assert ask(analyst, party="../x").status_code == 400
+    assert world.client.post(url.replace("admissions-release", "claims-release"), json={"party": "atlantic-health"},
+                             headers={"Authorization": f"Bearer {analyst}"}).status_code == 404
+    events = [(x.event, x.payload.get("principal")) for x in ledger_entries() if x.event.startswith("key.")]
+    assert ("key.released", "atlantic-health-ml-team") in events and ("key.refused", "admin") in events

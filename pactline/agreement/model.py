@@ -325,8 +325,11 @@ class Retention(Strict):
 
 
 class AccessGrant(Strict):
+    """Who may do what in one zone, until when. `landing` (the partner's raw copy) and `staging` (a run's
+    intermediate results and reports) hold data before protection: grant them sparingly."""
+
     principal: str
-    zone: Literal["sandbox", "production"]
+    zone: Literal["sandbox", "production", "landing", "staging"]
     permissions: list[Literal["read", "approve", "purge"]] = Field(default_factory=lambda: ["read"])
     valid_until: dt.date
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from pactline.agreement import load_agreement
 from pactline.agreement.schema import json_schema_text
 from pactline.errors import AgreementError
-from pactline.plan import build_plan, render_text
+from pactline.plan import build_plan, deployment_party, render_text
 from pactline.sources import SourceRefused, source_problems
 
 
@@ -71,7 +71,7 @@ def _plan(args: argparse.Namespace) -> int:
     refused = source_problems(loaded)
     if refused:
         raise SourceRefused(refused[0][0], "; ".join(m for _, m in refused))
-    plan = build_plan(loaded)
+    plan = build_plan(loaded, args.party or deployment_party())
     print(json.dumps(plan.to_dict(), indent=2) if args.json else render_text(plan))
     return 0
 
@@ -100,6 +100,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("plan", help="print the plan derived from an agreement (datasets, tasks, per-column steps)")
     p.add_argument("file", metavar="FILE")
+    p.add_argument("--party", metavar="ID", help="what this party's deployment runs (default $PACTLINE_PARTY; "
+                                                 "unset: every party's steps, the embedded default)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_plan)
 

@@ -17,6 +17,8 @@ from pactline.ledger.merkle import leaf_hash
 EVENT_TYPES = (
     "agreement.loaded",
     "data.ingested",
+    "data.read",
+    "data.read_refused",
     "transform.applied",
     "policy.violation",
     "check.result",
@@ -25,7 +27,19 @@ EVENT_TYPES = (
     "purge",
     "erasure",
     "kek.rotated",
+    "agreement.signed",
+    "secret.shared",
+    "key.released",
+    "key.refused",
+    "release.received",
+    "release.refused",
+    "deletion.attestation_sent",
+    "deletion.attested",
+    "deletion.attestation_refused",
     "task.state",
+    "run.finished",
+    "ledger.witnessed",
+    "ledger.witness_failed",
 )
 MAX_TEXT_FIELD = 512
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,12 @@ class Ledger:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """Hold the lock `name` across every process sharing this ledger; appends are not blocked."""
+        with self._store.exclusive(name):
+            yield
 
     # -- keys ---------------------------------------------------------------------------
 
@@ -195,6 +202,16 @@ class Ledger:
                 return
             after = rows[-1].index
             left = None if left is None else left - len(rows)
+
+    def entries_newest_first(self, *, agreement_id: str | None = None, before: int | None = None) -> Iterator[Entry]:
+        """Entries from the newest back (only those below index `before`, of one agreement, when given)."""
+        while True:
+            with self._store.read() as q:
+                rows = q.entries_desc(before, PAGE, agreement_id)
+            yield from (_entry(r) for r in rows)
+            if len(rows) < PAGE:
+                return
+            before = rows[-1].index
 
     def latest_checkpoint(self) -> SignedCheckpoint | None:
         with self._store.read() as q:

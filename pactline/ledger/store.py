@@ -79,6 +79,17 @@ class Queries:
         rows = self.run(sql, (*params, limit))
         return [StoredEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bytes(r[7])) for r in rows]
 
+    def entries_desc(self, before: int | None, limit: int, agreement_id: str | None = None) -> list[StoredEntry]:
+        """Up to `limit` rows with idx < before (all when None), newest first, optionally of one agreement."""
+        where, params = ["1 = 1"], []
+        for condition, value in (("idx < ?", before), ("agreement_id = ?", agreement_id)):
+            if value is not None:
+                where.append(condition)
+                params.append(value)
+        sql = f"SELECT {_ENTRY_COLUMNS} FROM ledger_entries WHERE {' AND '.join(where)} ORDER BY idx DESC LIMIT ?"  # noqa: S608
+        rows = self.run(sql, (*params, limit))
+        return [StoredEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bytes(r[7])) for r in rows]
+
     def leaf_hashes(self, start: int, stop: int) -> list[bytes]:
         rows = self.run("SELECT leaf_hash FROM ledger_entries WHERE idx >= ? AND idx < ? ORDER BY idx", (start, stop))
         return [bytes(r[0]) for r in rows]
@@ -135,6 +146,7 @@ class Store(ABC):
     def __init__(self, display_url: str) -> None:
         self.display_url = display_url  # with any password removed
         self._lock = threading.RLock()
+        self._named_locks: dict[str, threading.Lock] = {}
         self._conn: Any = None
         self._pid = 0
 
@@ -185,6 +197,20 @@ class Store(ABC):
             conn = self._connection()
             with self._transaction(conn):
                 yield Queries(conn, self.placeholder)
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """A lock named `name`, held across every process sharing this ledger, that does not block appends.
+
+        Used to put steps that must not interleave in one order (publishing checkpoints, witnessing).
+        This default only serialises threads of one process; the backends extend it to processes.
+        """
+        with self._named_lock(name):
+            yield
+
+    def _named_lock(self, name: str) -> threading.Lock:
+        with self._lock:
+            return self._named_locks.setdefault(name, threading.Lock())
 
     def open_ledger(self, origin: str, create: bool) -> str:
         """The ledger's origin, creating tables and origin first when `create` and they are missing.

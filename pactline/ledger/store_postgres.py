@@ -9,6 +9,7 @@ from typing import Any
 
 import psycopg
 
+from pactline.ledger.errors import LedgerStorageError
 from pactline.ledger.store import CHECKPOINTS, ENTRIES, META, Queries, Store
 
 
@@ -38,6 +39,26 @@ class PostgresStore(Store):
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
             yield
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """A session advisory lock on a connection of its own, so appends on the shared one go on meanwhile.
+
+        Closing that connection releases the lock, even if this process dies holding it.
+        """
+        with super().exclusive(name):
+            try:
+                conn = psycopg.connect(self.conninfo, autocommit=True, connect_timeout=10)
+            except psycopg.Error as e:
+                raise LedgerStorageError(f"ledger database {self.display_url}: {e}".strip()) from e
+            with conn:
+                try:
+                    row = conn.execute("SELECT current_schema()").fetchone()
+                    digest = hashlib.sha256(f"pactline-ledger-{name}:{row[0] if row else ''}".encode()).digest()
+                    conn.execute("SELECT pg_advisory_lock(%s)", (int.from_bytes(digest[:8], "big", signed=True),))
+                except psycopg.Error as e:
+                    raise LedgerStorageError(f"ledger database {self.display_url}: {e}".strip()) from e
+                yield
 
     def _has_schema(self, q: Queries) -> bool:
         return q.run("SELECT to_regclass(?)", (META,))[0][0] is not None

@@ -96,6 +96,20 @@ class SqliteStore(Store):
             self._fd_pid = os.getpid()
         return self._fd
 
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """An flock on a file beside the database: every process on this machine takes turns."""
+        with super().exclusive(name):
+            if fcntl is None or self.path == ":memory:":
+                yield
+                return
+            fd = os.open(f"{self.path}-{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(fd)  # releases the flock
+
     def close(self) -> None:
         super().close()
         fd, self._fd = self._fd, None

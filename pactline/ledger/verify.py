@@ -34,10 +34,20 @@ class VerifyResult:
     checkpoints_checked: int = 0
     bad_checkpoint_size: int | None = None  # set when a checkpoint itself is forged or altered
 
+    @property
+    def unsigned_entries(self) -> int:
+        """Entries after the latest checkpoint that verified: nothing signed covers them yet.
+
+        An unsigned tail is not damage (entries are appended between checkpoints), but nothing proves
+        it complete: deleting or rewriting it leaves no trace, until a checkpoint is signed and witnessed.
+        """
+        return max(0, self.size - (self.latest_checkpoint.tree_size if self.latest_checkpoint else 0))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
             "size": self.size,
+            "unsigned_entries": self.unsigned_entries,
             "first_bad_index": self.first_bad_index,
             "bad_checkpoint_size": self.bad_checkpoint_size,
             "reason": self.reason,

@@ -14,8 +14,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from pactline.agreement import LoadedAgreement
 from pactline.agreement.model import PUBLIC_KEY
@@ -23,6 +25,8 @@ from pactline.errors import KeyStoreError
 from pactline.keys import KeyStore, new_secret_text
 
 PREFIX = "ed25519:"
+X25519_PREFIX = "x25519:"
+_X25519_INFO = b"pactline party key agreement v1"  # the X25519 key is derived from the same seed, for this only
 MAX_KEY_FILE = 1024  # a public key file holds one line; anything larger is not one
 
 
@@ -41,6 +45,26 @@ def parse_public_key(text: str, where: str) -> Ed25519PublicKey:
         raise KeyStoreError(f"{where}: not an Ed25519 public key; expected 'ed25519:<base64url of 32 bytes>'")
     raw = base64.urlsafe_b64decode(text[len(PREFIX):].rstrip("=") + "=")
     return Ed25519PublicKey.from_public_bytes(raw)
+
+
+def encryption_key_text(key: X25519PublicKey) -> str:
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return X25519_PREFIX + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def parse_encryption_key(text: str, where: str) -> X25519PublicKey:
+    if not text.startswith(X25519_PREFIX):
+        raise KeyStoreError(f"{where}: not an X25519 public key; expected 'x25519:<base64url of 32 bytes>'")
+    try:
+        raw = base64.urlsafe_b64decode(text[len(X25519_PREFIX):] + "=")
+        return X25519PublicKey.from_public_bytes(raw)
+    except ValueError:
+        raise KeyStoreError(f"{where}: not an X25519 public key (32 bytes)") from None
+
+
+def derive_decryption_key(seed: bytes) -> X25519PrivateKey:
+    """The X25519 key of the party whose Ed25519 seed this is (HKDF with its own label: one seed, two uses)."""
+    return X25519PrivateKey.from_private_bytes(HKDF(hashes.SHA256(), 32, salt=None, info=_X25519_INFO).derive(seed))
 
 
 def key_id(text: str) -> str:
@@ -105,6 +129,12 @@ class PartyKeys:
     def private(self, party_id: str) -> Ed25519PrivateKey | None:
         seed = self.store.find(secret_name(party_id))
         return Ed25519PrivateKey.from_private_bytes(seed[:32]) if seed is not None else None
+
+    def decryption_key(self, party_id: str) -> X25519PrivateKey | None:
+        """The party's X25519 key that data keys released to it are wrapped to, derived from its seed (its
+        public half travels in the party's signature, so the other parties know it from a signed statement)."""
+        seed = self.store.find(secret_name(party_id))
+        return derive_decryption_key(seed[:32]) if seed is not None else None
 
     def public_text(self, party_id: str) -> str | None:
         key = self.private(party_id)

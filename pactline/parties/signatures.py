@@ -23,10 +23,19 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
 from pactline.agreement import LoadedAgreement
 from pactline.errors import KeyStoreError, PolicyViolation
-from pactline.parties.party_keys import PartyKeys, declared_keys, key_id, parse_public_key, public_key_text
+from pactline.parties.party_keys import (
+    PartyKeys,
+    declared_keys,
+    derive_decryption_key,
+    encryption_key_text,
+    key_id,
+    parse_public_key,
+    public_key_text,
+)
 
 CONTEXT = "pactline-agreement-signature/v1\n"  # domain separation: these bytes sign nothing else
 MAX_SIGNATURE_FILE = 16 * 1024
@@ -42,11 +51,13 @@ class Signature:
     keys_digest: str
     signed_at: str  # ISO UTC
     public_key: str  # the signer's key as 'ed25519:...'
+    encryption_key: str  # the signer's X25519 key 'x25519:...': data keys released to it are wrapped to this
     signature: str  # base64url
 
     def statement(self) -> bytes:
         fields = {"party": self.party, "agreement_id": self.agreement_id, "version": self.version,
-                  "fingerprint": self.fingerprint, "keys_digest": self.keys_digest, "signed_at": self.signed_at}
+                  "fingerprint": self.fingerprint, "keys_digest": self.keys_digest, "signed_at": self.signed_at,
+                  "encryption_key": self.encryption_key}
         return (CONTEXT + json.dumps(fields, sort_keys=True, separators=(",", ":"))).encode()
 
     def to_dict(self) -> dict[str, Any]:
@@ -102,7 +113,7 @@ def _unb64(text: str) -> bytes:
 
 
 def sign(loaded: LoadedAgreement, party: str, key: Ed25519PrivateKey, *, now: dt.datetime | None = None,
-         write: bool = True) -> Signature:
+         write: bool = True, encryption_key: X25519PublicKey | None = None) -> Signature:
     """Sign the agreement's current version for `party` and (by default) write the signature beside it."""
     declared = declared_keys(loaded)
     if party not in declared:
@@ -115,8 +126,11 @@ def sign(loaded: LoadedAgreement, party: str, key: Ed25519PrivateKey, *, now: dt
                               f"cannot sign for {party}: {why}; the agreement must name this party's public key "
                               f"{mine} before it can sign")
     when = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if encryption_key is None:  # the X25519 key derived from the same seed (PartyKeys.decryption_key)
+        encryption_key = _derived_encryption_key(key)
     unsigned = Signature(party, loaded.id, loaded.agreement.metadata.version, loaded.fingerprint,
-                         keys_digest({p: d.text for p, d in declared.items()}), when, mine, "")
+                         keys_digest({p: d.text for p, d in declared.items()}), when, mine,
+                         encryption_key_text(encryption_key), "")
     sig = Signature(**{**unsigned.to_dict(), "signature": _b64(key.sign(unsigned.statement()))})
     if write:
         path = signature_path(loaded.source, party)
@@ -124,6 +138,15 @@ def sign(loaded: LoadedAgreement, party: str, key: Ed25519PrivateKey, *, now: dt
         tmp.write_text(json.dumps(sig.to_dict(), indent=2) + "\n", encoding="utf-8")
         os.replace(tmp, path)
     return sig
+
+
+def _derived_encryption_key(key: Ed25519PrivateKey) -> X25519PublicKey:
+    from cryptography.hazmat.primitives import serialization
+
+    seed = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                             serialization.NoEncryption())
+    derived = derive_decryption_key(seed)
+    return derived.public_key()
 
 
 def read_signature(path: Path) -> Signature:

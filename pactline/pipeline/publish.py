@@ -7,7 +7,9 @@ import hashlib
 from typing import Any
 
 from pactline.agreement.model import Output
+from pactline.delivery.export import export_release
 from pactline.errors import PactlineError
+from pactline.parties import PartyKeys
 from pactline.pipeline.context import RunContext
 from pactline.pipeline.schema import undeclared_record
 from pactline.policy import Policy
@@ -111,5 +113,6 @@ def publish(ctx: RunContext, output_id: str, lineage: dict[str, Any], protected:
     ctx.root.write_json(f"{base}/{MANIFEST}", manifest)  # last: its presence marks the version complete
     result = {"output": output_id, "version": version, "version_id": stored.version_id, "path": data_rel,
               "manifest": f"{base}/{MANIFEST}", "sha256": data_sha, "rows": meta.num_rows, "uri": ctx.root.uri(base)}
+    result["exchange"] = export_release(ctx.root, ctx.loaded, output, base, manifest, PartyKeys(ctx.keystore))
     ctx.record("release.published", **result, zone=output.zone, recipient=output.recipient)
     return result

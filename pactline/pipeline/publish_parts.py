@@ -11,7 +11,9 @@ import datetime as dt
 import hashlib
 from typing import Any
 
+from pactline.delivery.export import export_release
 from pactline.errors import PactlineError
+from pactline.parties import PartyKeys
 from pactline.pipeline.context import RunContext
 from pactline.pipeline.publish import MANIFEST, lineage_inputs, manifest_header, sha256_of, transformations
 from pactline.policy import Policy
@@ -62,5 +64,6 @@ def publish_parts(ctx: RunContext, output_id: str, lineage: dict[str, Any], comb
     ctx.root.write_json(f"{base}/{MANIFEST}", manifest)  # last: its presence marks the version complete
     result = {"output": output_id, "version": version, "version_id": version_id, "path": base,
               "manifest": f"{base}/{MANIFEST}", "files": len(files), "rows": released_rows, "uri": ctx.root.uri(base)}
+    result["exchange"] = export_release(ctx.root, ctx.loaded, output, base, manifest, PartyKeys(ctx.keystore))
     ctx.record("release.published", **result, zone=output.zone, recipient=output.recipient)
     return result

@@ -7,6 +7,7 @@ the retention DAG, `pactline purge` and the tests run exactly the same code.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -45,8 +46,23 @@ def run_purge(as_of: dt.date, *, agreements: Iterable[str | Path] | None = None,
     """Finish interrupted purges, then crypto-shred every version due on `as_of`, each with a receipt."""
     loaded, errors = load_agreements(agreement_paths(agreements))
     vault = vault or Vault.open(keystore)
-    purger = Purger(root or DataRoot(), vault, _ledger(ledger), actor=actor, hook=hook)
-    return purger.run(as_of, loaded, dry_run=dry_run, agreement_errors=errors)
+    ledger = _ledger(ledger)
+    purger = Purger(root or DataRoot(), vault, ledger, actor=actor, hook=hook)
+    try:
+        return purger.run(as_of, loaded, dry_run=dry_run, agreement_errors=errors)
+    finally:
+        _seal(ledger)
+
+
+def _seal(ledger: Ledger) -> None:
+    """Sign (and publish) a checkpoint over everything the purge or erasure recorded, even if it stopped
+    half way; a failure to seal is logged, never raised over the outcome of the work itself."""
+    from pactline.ledger.witness import seal
+
+    try:
+        seal(ledger)
+    except Exception:
+        logging.getLogger(__name__).exception("Pactline: could not sign a ledger checkpoint after the purge/erasure")
 
 
 @dataclass
@@ -114,8 +130,12 @@ def subject_requests(agreement: str | Path | LoadedAgreement, subject: str, *, c
 
 def run_erasure(agreement: str | Path | LoadedAgreement, subject: str, *, column: str | None = None,
                 dry_run: bool = False, ledger: Ledger | None = None, **kwargs: Any) -> ErasureReport:
-    requests = subject_requests(agreement, subject, column=column, ledger=_ledger(ledger), **kwargs)
-    return requests.erase(dry_run=dry_run)
+    ledger = _ledger(ledger)
+    requests = subject_requests(agreement, subject, column=column, ledger=ledger, **kwargs)
+    try:
+        return requests.erase(dry_run=dry_run)
+    finally:
+        _seal(ledger)
 
 
 def subject_report(agreement: str | Path | LoadedAgreement, subject: str, *, column: str | None = None,

@@ -10,13 +10,15 @@ the last version every party signed. An invalid one shows every validation probl
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pactline.agreement import LoadedAgreement, load_agreement
+from pactline.delivery.attest import Delivery
 from pactline.errors import AgreementError, Problem
 from pactline.ui.consent import Consent, render_badge, render_consent
+from pactline.ui.deliveries import render_deliveries
 from pactline.ui.html import Html, a, badge, code, e, join, progress, section, table, url
 
 TRANSFORMATION_KINDS = ("keep", "drop", "redact", "mask", "pseudonymise", "generalise", "date_shift",
@@ -177,12 +179,14 @@ def render_facts(loaded: LoadedAgreement, today: dt.date) -> Html:
     )
 
 
-def render_agreement(loaded: LoadedAgreement, today: dt.date, *, base: str, consent: Consent | None = None) -> Html:
+def render_agreement(loaded: LoadedAgreement, today: dt.date, *, base: str, consent: Consent | None = None,
+                     delivered: Sequence[Delivery] | None = None) -> Html:
     ag = loaded.agreement
     links = Html(f'<nav class="sub">{a(f"{base}/agreements", "all agreements")}'
                  f'{a(f"{base}/reviews?" + url_query(agreement=loaded.id), "reviews of its runs")}</nav>')
     signed = (f'<h3 id="signatures">Signatures</h3>{render_consent(consent, loaded)}' if consent is not None else "")
-    return Html(f"{links}<p>{e(ag.metadata.title)}</p>{signed}{render_facts(loaded, today)}"
+    shipped = f'<h3 id="deliveries">Deliveries</h3>{render_deliveries(delivered)}' if delivered is not None else ""
+    return Html(f"{links}<p>{e(ag.metadata.title)}</p>{signed}{shipped}{render_facts(loaded, today)}"
                 f"<h3>Columns x allowed transformation</h3>{render_matrix(loaded)}")
 
 
