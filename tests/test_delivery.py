@@ -157,26 +157,27 @@ def test_a_file_with_another_hash_is_refused(provider, tmp_path):
     _nothing_stored(tmp_path, provider)
 
 
-def test_a_release_under_terms_the_recipient_never_signed_is_refused(provider, tmp_path):
+def resign(provider, party: str, fingerprint: str | None = None) -> None:
+    """Replace the release's manifest on the exchange with one `party` signed (its real key), optionally
+    naming other terms."""
     exchange = open_exchange()
     rel = f"{release_dir('fraud-detection', OUTPUT, provider.release['version'])}/manifest.json"
     manifest = json.loads(exchange.read_raw(rel))
     manifest.pop("provider_signature")
-    manifest["agreement"]["fingerprint"] = "0" * 64  # signed by the real provider key, under foreign terms
-    exchange.write_bytes(rel, json.dumps(sign_manifest(manifest, "nordbank", PartyKeys().private("nordbank"))).encode())
-    with pytest.raises(ManifestRefused, match="which fraud-lab never signed"):
+    if fingerprint is not None:
+        manifest["agreement"]["fingerprint"] = fingerprint
+    exchange.write_bytes(rel, json.dumps(sign_manifest(manifest, party, PartyKeys().private(party))).encode())
+
+
+@pytest.mark.parametrize(("party", "fingerprint", "why"), [
+    ("nordbank", "0" * 64, "which fraud-lab never signed"),  # the real provider key, under foreign terms
+    ("shopco", None, "not by the provider nordbank"),  # another party's key
+])
+def test_a_manifest_under_other_terms_or_by_another_signer_is_refused(provider, tmp_path, party, fingerprint, why):
+    resign(provider, party, fingerprint)
+    with pytest.raises(ManifestRefused, match=why):
         fetch(provider, tmp_path, [], request_key=lambda vid: pytest.fail("asked for a key"))
     _nothing_stored(tmp_path, provider)
-
-
-def test_a_manifest_signed_by_another_party_is_refused(provider, tmp_path):
-    exchange = open_exchange()
-    rel = f"{release_dir('fraud-detection', OUTPUT, provider.release['version'])}/manifest.json"
-    manifest = json.loads(exchange.read_raw(rel))
-    manifest.pop("provider_signature")
-    exchange.write_bytes(rel, json.dumps(sign_manifest(manifest, "shopco", PartyKeys().private("shopco"))).encode())
-    with pytest.raises(ManifestRefused, match="not by the provider nordbank"):
-        fetch(provider, tmp_path, [], request_key=lambda vid: pytest.fail("asked for a key"))
 
 
 def test_cli_fetch_on_the_embedded_default(provider, capsys):
@@ -271,3 +272,22 @@ def test_cli_deliveries_lists_each_release(provider, capsys, monkeypatch):
     assert main(["deliveries", "--agreements", str(provider.path.parent), "--as-of", "2027-01-01", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)["deliveries"]
     assert [(d["output"], d["state"]) for d in listed] == [(OUTPUT, "on the exchange")]
+
+
+def test_the_received_copy_is_read_only_under_the_grant_and_due_with_the_release(provider, tmp_path, capsys,
+                                                                                 monkeypatch):
+    """After the grant ends no read of the recipient's copy succeeds; the copy is due the day the release is."""
+    from pactline.cli.main import main
+    from pactline.retention.due import due_date
+
+    root, got = fetch(provider, tmp_path, [])
+    monkeypatch.setenv("PACTLINE_DATA_ROOT", root.url)
+    monkeypatch.setenv("PACTLINE_AGREEMENTS", str(provider.path.parent))
+    path = f"{got['path']}/data.parquet"
+    assert main(["read", path, "--as", "fraud-lab-analysts", "--as-of", "2027-12-31", "--head", "1"]) == 0
+    assert main(["read", path, "--as", "fraud-lab-analysts", "--as-of", "2028-01-01", "--head", "1"]) == 1
+    assert "refused" in capsys.readouterr().err
+    catalog = provider.ctx.vault.catalog
+    loaded = load_agreement(provider.path)
+    assert (due_date(catalog.get(got["version_id"]), loaded)
+            == due_date(catalog.get(provider.release["version_id"]), loaded))

@@ -76,8 +76,10 @@ def fetch_release(loaded: LoadedAgreement, output_id: str, version: str, *, requ
     tables = {name: pq.read_table(io.BytesIO(raw), decryption_properties=props) for name, raw in files.items()}
     catalog = root.vault.catalog
     base = received_dir(loaded.id, output_id, version)
+    # dated like the provider's release, so the recipient's retention deletes its copy on the same day
+    created = dt.datetime.fromisoformat(manifest["created_at"]) if manifest.get("created_at") else None
     record_ = Catalog.new_record(loaded.id, RECEIVED, output.zone, output_id, base,
-                                 fingerprint=manifest["agreement"]["fingerprint"])
+                                 fingerprint=manifest["agreement"]["fingerprint"], created_at=created)
     local = root.vault.new_version(record_)
     rows = 0
     try:
