@@ -39,7 +39,8 @@ demo: airflow-db sample-data
 	set -o pipefail; $(BIN)/pactline run include/agreements/fraud.yaml 2>&1 | tail -n 6
 	set -o pipefail; $(BIN)/pactline run include/agreements/readmission.yaml --approved-by demo-steward 2>&1 | tail -n 6
 	$(BIN)/pactline ledger verify
-	@echo "Releases are under $(PACTLINE_HOME)/data/<agreement>/shared/, encrypted; read one with: $(BIN)/pactline read PATH"
+	@echo "Releases are under $(PACTLINE_HOME)/data/<agreement>/shared/, encrypted, and on the exchange $(PACTLINE_HOME)/exchange/"
+	@echo "Read one as a granted principal: $(BIN)/pactline read PATH --as fraud-lab-analysts; receive one as the lab: $(BIN)/pactline fetch transactions-release --as fraud-lab-analysts"
 	@echo "Start the Airflow UI with: make up"
 
 lint: install
