@@ -47,8 +47,8 @@ log = logging.getLogger(__name__)
 
 APPROVAL_OPERATORS = ("PactlineApprovalOperator",)
 MAX_FORM_BYTES = 64 * 1024
-_ID = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
-_RUN_FOLDER = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
+_ID = re.compile(r"^[a-z][a-z0-9_-]{0,62}\Z")
+_RUN_FOLDER = re.compile(r"^[A-Za-z0-9_.-]{1,250}\Z")
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
        "frame-ancestors 'self'; base-uri 'none'")
 # Reports written by GX: shown as they are, but with no script and nothing fetched from elsewhere.

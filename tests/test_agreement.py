@@ -198,3 +198,42 @@ def test_names_that_could_reach_another_namespace_are_refused(example_text, old,
     with pytest.raises(AgreementError) as err:
         load_text(text.replace(old, new))
     assert [p.path for p in err.value.problems] == [where] and err.value.problems[0].line
+
+
+@pytest.mark.parametrize(("old", "new", "where"), [
+    ("id: readmission-risk", 'id: "readmission-risk\\n"', "metadata.id"),  # `$` let a trailing newline through
+    ("id: admissions\n", 'id: "admissions\\n"\n', "datasets[0].id"),
+    ("forbidden_transformations: [keep, encrypt]", "forbidden_transformations: [keep, encrpyt]",
+     "restrictions[0].forbidden_transformations[1]"),
+])
+def test_values_that_used_to_slip_through_are_refused(example_text, old, new, where):
+    text = example_text()
+    assert text.count(old) == 1
+    with pytest.raises(AgreementError) as err:
+        load_text(text.replace(old, new))
+    assert where in [p.path for p in err.value.problems] and all(p.line for p in err.value.problems)
+
+
+def test_an_empty_or_control_character_column_name_is_refused(example_text):
+    text = example_text()
+    for name in ('""', '"bad\\tname"', '"  "'):
+        with pytest.raises(AgreementError, match="column names must be 1-128 characters"):
+            load_text(text.replace("      comments:", f"      {name}:", 1))
+
+
+def test_mapping_keys_are_the_text_as_written(example_text):
+    """YAML 1.1 reads `010` as 8 and `no` as False; partner columns called 010 and no must stay '010' and 'no'."""
+    text = example_text()
+    assert text.count("      Fallnummer: case_id\n") == 1 and text.count("      PLZ: postcode\n") == 1
+    text = text.replace("      Fallnummer: case_id\n", "      010: case_id\n").replace(
+        "      PLZ: postcode\n", "      no: postcode\n")
+    mapping = load_text(text).agreement.datasets[0].schema_mapping
+    assert mapping["010"] == "case_id" and mapping["no"] == "postcode"
+    assert "8" not in mapping and "False" not in mapping
+
+
+def test_a_huge_integer_is_a_located_problem_not_a_traceback(example_text):
+    with pytest.raises(AgreementError) as err:
+        load_text(example_text().replace("k: 5,", "k: " + "9" * 5000 + ",", 1))
+    assert err.value.problems[0].line and "write a shorter value" in err.value.problems[0].message
+

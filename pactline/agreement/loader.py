@@ -74,10 +74,11 @@ def _to_python(node: yaml.Node, loader: _Loader, loc: Loc, lines: dict[Loc, int]
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 raise _Refused("mapping keys must be plain values", key_node.start_mark.line + 1)
-            key = loader.construct_object(key_node)
+            key = _construct(loader, key_node)
             if isinstance(key, (list, dict)) or key is None:
                 raise _Refused(f"invalid mapping key {key!r}", key_node.start_mark.line + 1)
-            key = str(key) if not isinstance(key, str) else key
+            # a key is the text as written: YAML 1.1 would turn `010` into 8 and `no` into False
+            key = key_node.value if isinstance(key_node.value, str) else str(key)
             if key in out:
                 first = lines.get((*loc, key))
                 raise _Refused(
@@ -89,7 +90,15 @@ def _to_python(node: yaml.Node, loader: _Loader, loc: Loc, lines: dict[Loc, int]
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_to_python(v, loader, (*loc, i), lines, depth + 1) for i, v in enumerate(node.value)]
-    return loader.construct_object(node)
+    return _construct(loader, node)
+
+
+def _construct(loader: _Loader, node: yaml.Node) -> Any:
+    try:
+        return loader.construct_object(node)
+    except ValueError as e:  # e.g. an integer of thousands of digits (Python's int conversion limit)
+        raise _Refused(f"a value cannot be read ({str(e).split(';')[0][:120]}); write a shorter value",
+                       node.start_mark.line + 1) from None
 
 
 def parse_yaml(text: str, source: str) -> tuple[Any, dict[Loc, int]]:

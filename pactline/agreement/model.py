@@ -14,14 +14,14 @@ from typing import Any, Literal
 from pydantic import EmailStr, Field, ValidationInfo, field_validator, model_serializer, model_validator
 
 from pactline.agreement.base import Strict
-from pactline.agreement.transformations import Transformation
+from pactline.agreement.transformations import Transformation, TransformationKind
 
 Loc = tuple[str | int, ...]
-_ID = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
-PUBLIC_KEY = re.compile(r"^ed25519:[A-Za-z0-9_-]{43}=?$")
-KEY_FILE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*\.pub$")
-_SECRET_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_ID = re.compile(r"^[a-z][a-z0-9_-]{0,62}\Z")
+_COUNTRY = re.compile(r"^[A-Z]{2}\Z")
+PUBLIC_KEY = re.compile(r"^ed25519:[A-Za-z0-9_-]{43}=?\Z")
+KEY_FILE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*\.pub\Z")
+_SECRET_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}\Z")
 # Pactline's own secrets (the KEK, the ledger's signing key, party signing keys) are named
 # pactline_*; an agreement may never name one.
 RESERVED_SECRET_PREFIX = "pactline"  # noqa: S105 - a name prefix, not a secret
@@ -194,6 +194,16 @@ class Dataset(Strict):
 
     _id = field_validator("id")(lambda v: _check_id(v, "dataset id"))
 
+    @field_validator("columns", "schema_mapping")
+    @classmethod
+    def _names(cls, v: dict[str, Any]) -> dict[str, Any]:
+        names = list(v) + [x for x in v.values() if isinstance(x, str)]
+        bad = [n for n in names if not n.strip() or len(n) > 128 or any(ord(c) < 32 or ord(c) == 127 for c in n)]
+        if bad:
+            raise ValueError(f"column names must be 1-128 characters without control characters (found {len(bad)} "
+                             "that is empty, too long or holds a newline, tab or other control character)")
+        return v
+
     @model_validator(mode="after")
     def _mapping(self) -> Dataset:
         targets = list(self.schema_mapping.values())
@@ -215,7 +225,7 @@ class Restriction(Strict):
 
     id: str
     description: str
-    forbidden_transformations: list[str] = Field(
+    forbidden_transformations: list[TransformationKind] = Field(
         default_factory=list, description="Transformation kinds never allowed on the listed categories."
     )
     categories: list[Category] = Field(default_factory=list)

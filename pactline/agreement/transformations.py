@@ -152,3 +152,5 @@ Transformation = Annotated[
 TRANSFORMATION_KINDS = (
     "keep", "drop", "redact", "mask", "pseudonymise", "generalise", "date_shift", "redact_text", "encrypt",
 )
+# what a restriction may name: exactly these kinds (a misspelt one would never be enforced)
+TransformationKind = Literal[TRANSFORMATION_KINDS]  # type: ignore[valid-type]
