@@ -84,7 +84,7 @@ class SourceRoot:
             path = os.path.normpath(os.path.join(agreement_dir.resolve(), uri))
             if not _inside(path, self.url):
                 raise self._refuse(clause, uri, "it leaves the source root")
-            fixed = path if not _is_glob(path) else _glob_base(path)
+            fixed = path if not _is_glob(path) else (glob_base(path) or "/")
             real = os.path.realpath(fixed)  # a symlink out of the root is refused here and again at open
             if os.path.exists(fixed) and not _inside(real, os.path.realpath(self.url)):
                 raise self._refuse(clause, uri, "it is (or lies under) a symlink out of the source root")
@@ -124,9 +124,10 @@ def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip("/") + "/")
 
 
-def _glob_base(path: str) -> str:
-    cut = min(i for i, c in enumerate(path) if c in "*?[")
-    return path[:cut].rsplit("/", 1)[0] or "/"
+def glob_base(path: str) -> str:
+    """The folder part of a glob before its first wildcard ('' when there is none)."""
+    cut = min((i for i, c in enumerate(path) if c in "*?["), default=len(path))
+    return path[:cut].rsplit("/", 1)[0] if "/" in path[:cut] else ""
 
 
 def source_root(loaded: LoadedAgreement, party: str) -> SourceRoot:

@@ -254,11 +254,10 @@ def test_a_forged_attestation_is_not_recorded(provider):
     _settle.path = provider.path
     body = {"agreement_id": "fraud-detection", "output": OUTPUT, "version": provider.release["version"],
             "party": "fraud-lab"}
-    import base64
+    from pactline.delivery.attest import CONTEXT
+    from pactline.parties.party_keys import sign_statement
 
-    from pactline.delivery.attest import _statement
-
-    forged = base64.urlsafe_b64encode(Ed25519PrivateKey.generate().sign(_statement(body))).decode()
+    forged = sign_statement(Ed25519PrivateKey.generate(), CONTEXT, body)  # not fraud-lab's key
     open_exchange().write_bytes(attestation_path("fraud-detection", OUTPUT, provider.release["version"], "fraud-lab"),
                                 json.dumps({"body": body, "signature": forged}).encode())
     assert _settle(dt.date(2027, 1, 1))["attested"] == 0

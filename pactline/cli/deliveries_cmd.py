@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-from pathlib import Path
 
 
 def _deliveries(args: argparse.Namespace) -> int:
@@ -14,10 +12,10 @@ def _deliveries(args: argparse.Namespace) -> int:
     from pactline.parties import PartyKeys
     from pactline.recording import open_ledger
     from pactline.retention.due import load_agreements
+    from pactline.retention.run import agreement_paths
     from pactline.store import default_vault
 
-    folder = Path(args.agreements or os.environ.get("PACTLINE_AGREEMENTS", "include/agreements"))
-    agreements, _ = load_agreements([folder])
+    agreements, _ = load_agreements(agreement_paths([args.agreements] if args.agreements else None))
     today = args.as_of or dt.datetime.now(dt.UTC).date()
     catalog, ledger = default_vault().catalog, open_ledger()
     settled = settle(agreements, catalog=catalog, ledger=ledger, today=today, party_keys=PartyKeys(),

@@ -11,27 +11,24 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
-from pathlib import Path
 from typing import Any
 
 from pactline.agreement import LoadedAgreement, load_agreement
 from pactline.delivery.client import api_token, request_key_over_http
 from pactline.errors import PactlineError, PolicyViolation
+from pactline.retention.due import load_agreements
+from pactline.retention.run import agreement_paths
 
 
 def _agreement(args: argparse.Namespace) -> LoadedAgreement:
     if args.agreement:
         return load_agreement(args.agreement)
-    folder = Path(os.environ.get("PACTLINE_AGREEMENTS", "include/agreements"))
-    for path in sorted(folder.glob("*.yaml")):
-        try:
-            loaded = load_agreement(path)
-        except PactlineError:
-            continue
+    paths = agreement_paths()  # the same agreements folder retention reads
+    found, _ = load_agreements(paths)
+    for loaded in found.values():
         if any(o.id == args.output for o in loaded.agreement.outputs):
             return loaded
-    raise PactlineError(f"no agreement in {folder} has an output {args.output!r}; pass --agreement FILE")
+    raise PactlineError(f"no agreement in {paths[0]} has an output {args.output!r}; pass --agreement FILE")
 
 
 def _fetch(args: argparse.Namespace) -> int:

@@ -9,20 +9,16 @@ attestation, is overdue and opens one incident.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-
 from pactline.agreement import LoadedAgreement
 from pactline.delivery.fetch import RECEIVED
-from pactline.errors import KeyStoreError
 from pactline.parties import PartyKeys
-from pactline.parties.party_keys import declared_keys, parse_public_key
+from pactline.parties.party_keys import declared_keys, sign_statement, statement_verifies
 from pactline.retention.due import due_date
 from pactline.store import DataRoot, VersionRecord
 from pactline.store.exchange import attestation_path, open_exchange
@@ -30,10 +26,6 @@ from pactline.store.exchange import attestation_path, open_exchange
 CONTEXT = b"pactline-deletion-attestation/v1\n"
 ATTESTATION_GRACE_DAYS = 7
 Record = Callable[[str, dict[str, Any]], None]
-
-
-def _statement(body: dict[str, Any]) -> bytes:
-    return CONTEXT + json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
 
 
 def version_name(version: VersionRecord) -> str:
@@ -59,7 +51,7 @@ def attest_deletions(agreements: Mapping[str, LoadedAgreement], purged: Iterable
         body = {"agreement_id": v.agreement_id, "output": v.name, "version": version_name(v),
                 "party": output.recipient, "local_version_id": v.version_id, "receipt_id": v.receipt_id,
                 "clause": v.purge_clause, "purged_at": v.purged_at}
-        signature = base64.urlsafe_b64encode(key.sign(_statement(body))).decode()
+        signature = sign_statement(key, CONTEXT, body)
         exchange.write_bytes(path, json.dumps({"body": body, "signature": signature}, indent=2).encode())
         record_for(loaded)("deletion.attestation_sent", {**body, "exchange_path": path})
         written.append(path)
@@ -94,13 +86,12 @@ def _verified(exchange: DataRoot, path: str, key_text: str | None, output: str, 
               party: str) -> dict[str, Any] | None:
     try:
         doc = json.loads(exchange.read_raw(path))
-        body, signature = doc["body"], base64.urlsafe_b64decode(doc["signature"])
+        body, signature = doc["body"], str(doc["signature"])
         if key_text is None or (body.get("output"), body.get("version"), body.get("party")) != (output, version, party):
             return None
-        parse_public_key(key_text, path).verify(signature, _statement(body))
-    except (ValueError, KeyError, TypeError, InvalidSignature, KeyStoreError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
-    return body
+    return body if statement_verifies(key_text, CONTEXT, body, signature) else None
 
 
 @dataclass(frozen=True)

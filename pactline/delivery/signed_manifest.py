@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from pactline.errors import KeyStoreError, PactlineError
-from pactline.parties.party_keys import key_id, parse_public_key, public_key_text
+from pactline.errors import PactlineError
+from pactline.parties.party_keys import key_id, public_key_text, sign_statement, statement_verifies
 
 CONTEXT = b"pactline-release-manifest/v1\n"
 SIGNATURE = "provider_signature"
@@ -20,14 +17,13 @@ class ManifestRefused(PactlineError):
     """A manifest that does not verify: tampered, signed by someone else, or not a manifest."""
 
 
-def _canonical(manifest: dict[str, Any]) -> bytes:
-    body = {k: v for k, v in manifest.items() if k != SIGNATURE}
-    return CONTEXT + json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+def _body(manifest: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in manifest.items() if k != SIGNATURE}
 
 
 def sign_manifest(manifest: dict[str, Any], party: str, key: Ed25519PrivateKey) -> dict[str, Any]:
     public = public_key_text(key.public_key())
-    value = base64.urlsafe_b64encode(key.sign(_canonical(manifest))).decode().rstrip("=")
+    value = sign_statement(key, CONTEXT, _body(manifest))
     return {**manifest, SIGNATURE: {"party": party, "key_id": key_id(public), "public_key": public, "value": value}}
 
 
@@ -40,10 +36,7 @@ def verify_manifest(manifest: Any, party: str, expected_key: str, where: str) ->
         raise ManifestRefused(f"{where}: signed by {sig.get('party')!r} with key {key_id(str(sig.get('public_key')))}, "
                               f"not by the provider {party} with the key the agreement names "
                               f"({key_id(expected_key)}); refused, nothing stored")
-    try:
-        raw = base64.urlsafe_b64decode(str(sig.get("value")) + "==")
-        parse_public_key(expected_key, where).verify(raw, _canonical(manifest))
-    except (InvalidSignature, KeyStoreError, ValueError):
+    if not statement_verifies(expected_key, CONTEXT, _body(manifest), str(sig.get("value"))):
         raise ManifestRefused(f"{where}: the provider's signature does not verify: the manifest was altered after "
-                              "it was signed; refused, nothing stored") from None
+                              "it was signed; refused, nothing stored")
     return manifest

@@ -11,9 +11,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
@@ -22,7 +25,9 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pactline.agreement import LoadedAgreement
 from pactline.agreement.model import PUBLIC_KEY
 from pactline.errors import KeyStoreError
-from pactline.keys import KeyStore, new_secret_text
+from pactline.keys import KeyStore
+from pactline.ledger.entry import canonical_json
+from pactline.ledger.signing import key_id as signing_key_id
 
 PREFIX = "ed25519:"
 X25519_PREFIX = "x25519:"
@@ -34,32 +39,60 @@ def secret_name(party_id: str, previous: bool = False) -> str:
     return f"pactline_party_{party_id}" + ("_previous" if previous else "")
 
 
+def b64(raw: bytes) -> str:
+    """base64url without padding: how keys and signatures are written in Pactline's signed documents."""
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _raw(key: Ed25519PublicKey | X25519PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
 def public_key_text(key: Ed25519PublicKey) -> str:
-    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return PREFIX + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return PREFIX + b64(_raw(key))
 
 
 def parse_public_key(text: str, where: str) -> Ed25519PublicKey:
     text = text.strip()
     if not PUBLIC_KEY.match(text):
         raise KeyStoreError(f"{where}: not an Ed25519 public key; expected 'ed25519:<base64url of 32 bytes>'")
-    raw = base64.urlsafe_b64decode(text[len(PREFIX):].rstrip("=") + "=")
-    return Ed25519PublicKey.from_public_bytes(raw)
+    return Ed25519PublicKey.from_public_bytes(unb64(text[len(PREFIX):].rstrip("=")))
 
 
 def encryption_key_text(key: X25519PublicKey) -> str:
-    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return X25519_PREFIX + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return X25519_PREFIX + b64(_raw(key))
 
 
 def parse_encryption_key(text: str, where: str) -> X25519PublicKey:
     if not text.startswith(X25519_PREFIX):
         raise KeyStoreError(f"{where}: not an X25519 public key; expected 'x25519:<base64url of 32 bytes>'")
     try:
-        raw = base64.urlsafe_b64decode(text[len(X25519_PREFIX):] + "=")
-        return X25519PublicKey.from_public_bytes(raw)
+        return X25519PublicKey.from_public_bytes(unb64(text[len(X25519_PREFIX):]))
     except ValueError:
         raise KeyStoreError(f"{where}: not an X25519 public key (32 bytes)") from None
+
+
+def _statement(context: bytes, body: Mapping[str, Any]) -> bytes:
+    return context + canonical_json(dict(body)).encode("utf-8")
+
+
+def sign_statement(key: Ed25519PrivateKey, context: bytes, body: Mapping[str, Any]) -> str:
+    """A party's signature over `body` (canonical JSON, the ledger's encoding) under a domain `context`, so the
+    bytes of one kind of document never verify as another's. Agreement signatures, release manifests and
+    deletion attestations are all signed this way."""
+    return b64(key.sign(_statement(context, body)))
+
+
+def statement_verifies(key_text: str, context: bytes, body: Mapping[str, Any], signature: str) -> bool:
+    try:
+        parse_public_key(key_text, "signer").verify(unb64(signature), _statement(context, body))
+    except (InvalidSignature, KeyStoreError, ValueError, TypeError):
+        return False
+    return True
 
 
 def derive_decryption_key(seed: bytes) -> X25519PrivateKey:
@@ -68,8 +101,12 @@ def derive_decryption_key(seed: bytes) -> X25519PrivateKey:
 
 
 def key_id(text: str) -> str:
-    """A short, stable name of a public key (never of a private one)."""
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    """A short, stable name of a public key given as 'ed25519:...', the same as the ledger's key ids
+    (pactline.ledger.signing.key_id); text that is no key gets a name of its text."""
+    try:
+        return signing_key_id(parse_public_key(text, "key"))
+    except (KeyStoreError, ValueError):
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -151,10 +188,7 @@ class PartyKeys:
                 raise KeyStoreError(f"party {party_id}'s key comes from the secrets backend or the environment; "
                                     "rotate it there")
             os.replace(current, self.store.key_file(secret_name(party_id, previous=True)))
-        current.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(current, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(new_secret_text())
+        self.store.secret(secret_name(party_id))  # the key store makes a random 0600 key file on first use
         key = self.private(party_id)
         assert key is not None
         return key

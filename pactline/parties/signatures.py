@@ -12,7 +12,6 @@ rewrote the key of the party running this deployment is caught here.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 import json
@@ -21,7 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
@@ -33,11 +32,12 @@ from pactline.parties.party_keys import (
     derive_decryption_key,
     encryption_key_text,
     key_id,
-    parse_public_key,
     public_key_text,
+    sign_statement,
+    statement_verifies,
 )
 
-CONTEXT = "pactline-agreement-signature/v1\n"  # domain separation: these bytes sign nothing else
+CONTEXT = b"pactline-agreement-signature/v1\n"  # domain separation: these bytes sign nothing else
 MAX_SIGNATURE_FILE = 16 * 1024
 STATES = ("signed", "missing", "invalid", "other_version", "rotated_key", "no_key")
 
@@ -54,11 +54,9 @@ class Signature:
     encryption_key: str  # the signer's X25519 key 'x25519:...': data keys released to it are wrapped to this
     signature: str  # base64url
 
-    def statement(self) -> bytes:
-        fields = {"party": self.party, "agreement_id": self.agreement_id, "version": self.version,
-                  "fingerprint": self.fingerprint, "keys_digest": self.keys_digest, "signed_at": self.signed_at,
-                  "encryption_key": self.encryption_key}
-        return (CONTEXT + json.dumps(fields, sort_keys=True, separators=(",", ":"))).encode()
+    def statement(self) -> dict[str, str]:
+        """What the party signs: every field but the signature itself."""
+        return {k: v for k, v in asdict(self).items() if k != "signature"}
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -104,16 +102,8 @@ def keys_digest(keys: dict[str, str | None]) -> str:
     return hashlib.sha256(lines.encode()).hexdigest()
 
 
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def sign(loaded: LoadedAgreement, party: str, key: Ed25519PrivateKey, *, now: dt.datetime | None = None,
-         write: bool = True, encryption_key: X25519PublicKey | None = None) -> Signature:
+         write: bool = True) -> Signature:
     """Sign the agreement's current version for `party` and (by default) write the signature beside it."""
     declared = declared_keys(loaded)
     if party not in declared:
@@ -126,12 +116,10 @@ def sign(loaded: LoadedAgreement, party: str, key: Ed25519PrivateKey, *, now: dt
                               f"cannot sign for {party}: {why}; the agreement must name this party's public key "
                               f"{mine} before it can sign")
     when = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    if encryption_key is None:  # the X25519 key derived from the same seed (PartyKeys.decryption_key)
-        encryption_key = _derived_encryption_key(key)
     unsigned = Signature(party, loaded.id, loaded.agreement.metadata.version, loaded.fingerprint,
                          keys_digest({p: d.text for p, d in declared.items()}), when, mine,
-                         encryption_key_text(encryption_key), "")
-    sig = Signature(**{**unsigned.to_dict(), "signature": _b64(key.sign(unsigned.statement()))})
+                         encryption_key_text(_derived_encryption_key(key)), "")
+    sig = Signature(**{**unsigned.to_dict(), "signature": sign_statement(key, CONTEXT, unsigned.statement())})
     if write:
         path = signature_path(loaded.source, party)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -141,8 +129,7 @@ def sign(loaded: LoadedAgreement, party: str, key: Ed25519PrivateKey, *, now: dt
 
 
 def _derived_encryption_key(key: Ed25519PrivateKey) -> X25519PublicKey:
-    from cryptography.hazmat.primitives import serialization
-
+    """The X25519 key derived from the same seed (PartyKeys.decryption_key holds its private half)."""
     seed = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
                              serialization.NoEncryption())
     derived = derive_decryption_key(seed)
@@ -188,9 +175,7 @@ def _status(loaded: LoadedAgreement, party: str, declared: Any, digest: str,
         return "invalid", f"{path.name} is not a signature file: {e}", None
     if sig.party != party or sig.agreement_id != loaded.id:
         return "invalid", f"{path.name} was made for {sig.agreement_id}/{sig.party}, not {loaded.id}/{party}", None
-    try:
-        parse_public_key(sig.public_key, path.name).verify(_unb64(sig.signature), sig.statement())
-    except (InvalidSignature, KeyStoreError, ValueError):
+    if not statement_verifies(sig.public_key, CONTEXT, sig.statement(), sig.signature):
         return "invalid", f"{path.name}: the signature does not verify (altered or forged)", sig
     if sig.public_key != declared.text:
         return "rotated_key", (f"signed with key {key_id(sig.public_key)}, but the agreement now names "

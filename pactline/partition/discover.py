@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from pactline.agreement.model import Source
 from pactline.errors import DataError
-from pactline.sources import SourceRoot
+from pactline.sources import SourceRoot, glob_base
 from pactline.withheld import arrow_message
 
 EXTENSIONS = {"csv": (".csv", ".tsv", ".txt", ".csv.gz"), "parquet": (".parquet", ".pq", ".parq")}
@@ -49,12 +49,6 @@ class Partition:
         return cls(**d)
 
 
-def _glob_base(path: str) -> str:
-    """The folder part of a glob before its first wildcard: names are given relative to it."""
-    cut = min((i for i, c in enumerate(path) if c in "*?["), default=len(path))
-    return path[:cut].rsplit("/", 1)[0] if "/" in path[:cut] else ""
-
-
 def _files(source: Source, uri: str) -> tuple[fsspec.AbstractFileSystem, list[str], str]:
     fs, path = fsspec.core.url_to_fs(uri)
     if source.uri.endswith("/"):
@@ -63,7 +57,7 @@ def _files(source: Source, uri: str) -> tuple[fsspec.AbstractFileSystem, list[st
             raise DataError(f"source {source.uri} is not a folder (resolved to {uri})")
         found = fs.find(base)
     elif source.partitioned_by_files:
-        base = _glob_base(path)
+        base = glob_base(path)
         found = fs.glob(path)
     else:
         return fs, [path], posixpath.dirname(path)
