@@ -134,7 +134,7 @@ def generated_table(rows: int, seed: int) -> pa.Table:
 
 def readmission_table(rows: int, seed: int, protected: bool) -> tuple[pa.Table, Dataset, list[QualityRule], Any]:
     from pactline.keys import KeyStore
-    from pactline.pipeline.schema import read_canonical
+    from pactline.pipeline.map_schema import read_canonical
     from pactline.protect import protect_table
 
     loaded = load_agreement(REPO / "include" / "agreements" / "readmission.yaml")

@@ -11,8 +11,8 @@ from pactline.errors import PolicyViolation
 from pactline.keys import SHARED_SECRETS_VARIABLE, KeyStore, decode_secret
 from pactline.parties import PartyKeys
 from pactline.parties.consent import require_consent
-from pactline.pipeline.check_steps import open_incident
 from pactline.pipeline.context import RunContext
+from pactline.pipeline.gates import open_incident
 from pactline.policy import Policy
 from pactline.recording import ledger_recorder
 from pactline.store import DataRoot

@@ -5,16 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from operators.base import PactlineOperator
-from pactline.pipeline import check_steps, partitioned
+from pactline.pipeline import partitioned
+from pactline.pipeline.check_bias import check_bias
+from pactline.pipeline.check_privacy import check_privacy
+from pactline.pipeline.check_quality import check_quality
 from pactline.pipeline.context import RunContext
 from pactline.pipeline.ingest import ingest
-from pactline.pipeline.protect_step import protect
+from pactline.pipeline.map_schema import map_schema
+from pactline.pipeline.protect import protect
 from pactline.pipeline.publish import publish
 from pactline.pipeline.publish_parts import publish_parts
-from pactline.pipeline.scan_step import scan_pii
-from pactline.pipeline.schema import map_schema
-from pactline.pipeline.suppress_step import suppress
-from pactline.pipeline.synth_step import check_synthetic, synthesize
+from pactline.pipeline.scan_pii import scan_pii
+from pactline.pipeline.suppress import suppress
+from pactline.pipeline.synthesize import check_synthetic, synthesize
 
 
 class IngestOperator(PactlineOperator):
@@ -71,7 +74,7 @@ class CheckQualityOperator(PactlineOperator):
     ui_color = "#f3e8fd"
 
     def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
-        return check_steps.check_quality(ctx, self.dataset_id, upstream["map_schema"]["staging"])
+        return check_quality(ctx, self.dataset_id, upstream["map_schema"]["staging"])
 
 
 class CheckPrivacyOperator(PactlineOperator):
@@ -79,7 +82,7 @@ class CheckPrivacyOperator(PactlineOperator):
     ui_color = "#f3e8fd"
 
     def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
-        return check_steps.check_privacy(ctx, self.dataset_id, upstream["released"]["staging"])
+        return check_privacy(ctx, self.dataset_id, upstream["released"]["staging"])
 
 
 class CheckBiasOperator(PactlineOperator):
@@ -87,7 +90,7 @@ class CheckBiasOperator(PactlineOperator):
     ui_color = "#f3e8fd"
 
     def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
-        return check_steps.check_bias(ctx, self.dataset_id, upstream["map_schema"]["staging"],
+        return check_bias(ctx, self.dataset_id, upstream["map_schema"]["staging"],
                                       upstream["released"]["staging"])
 
 

@@ -32,9 +32,13 @@ import re
 import secrets
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pactline.agreement.model import RESERVED_SECRET_PREFIX
 from pactline.errors import KeyStoreError
+
+if TYPE_CHECKING:
+    from pactline.agreement import LoadedAgreement
 
 MIN_KEY_BYTES = 32
 SecretResolver = Callable[[str], bytes | None]
@@ -268,3 +272,30 @@ class KeyStore:
         if agreement_id in sharers:
             return self.secret(name), tuple(i for i in sharers if i != agreement_id)
         return self.secret(namespaced(agreement_id, name)), None
+
+
+class AgreementKeys:
+    """Resolves the key names a transformation uses (e.g. 'pseudonymisation') to the agreement's secret.
+
+    The agreement is untrusted: the name it gives under `keys:` is looked up in its own namespace
+    (`<agreement id>__<name>`), so naming another agreement's secret reaches nothing of theirs. Only the
+    deployment's sharing configuration (PACTLINE_SHARED_SECRETS) lets listed agreements resolve the
+    un-namespaced secret; that is written to the ledger (`secret.shared`, names only) once per run.
+    """
+
+    def __init__(self, loaded: LoadedAgreement, store: KeyStore, record: Callable[..., None] | None = None):
+        self.loaded = loaded
+        self.store = store
+        self.record = record  # RunContext.record(event, **payload); None outside a run
+        self._secrets: dict[str, bytes] = {}
+
+    def secret(self, name: str) -> bytes:
+        secret_name = getattr(self.loaded.agreement.keys, name, None)
+        if secret_name is None:
+            raise KeyStoreError(f"the agreement names no secret for key {name!r}; add it under keys:")
+        if name not in self._secrets:
+            value, shared_with = self.store.agreement_secret(self.loaded.id, secret_name)
+            if shared_with is not None and self.record is not None:
+                self.record("secret.shared", key=name, secret=secret_name, shared_with=list(shared_with))
+            self._secrets[name] = value
+        return self._secrets[name]

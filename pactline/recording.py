@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from pactline.agreement import LoadedAgreement
-from pactline.pipeline.context import Recorder
+
+# record(event, payload): writes one entry to the ledger. Payloads never hold secrets or raw values.
+Recorder = Callable[[str, dict[str, Any]], None]
 
 _lock = threading.Lock()
 _ledgers: dict[str | None, Any] = {}

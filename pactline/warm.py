@@ -15,9 +15,9 @@ It loads models only from installed packages (no download), as every Pactline ta
 from __future__ import annotations
 
 import pactline.checks.runner  # GX, its expectation registry and Pactline's expectations
-import pactline.pipeline.check_steps
+import pactline.pipeline.gates
 import pactline.pipeline.partitioned
-import pactline.pipeline.protect_step
+import pactline.pipeline.protect
 import pactline.pipeline.publish
 import pactline.protect  # noqa: F401
 from pactline.pii.engine import get_engine

@@ -16,9 +16,9 @@ from pactline.keys import KeyStore
 from pactline.parties import PartyKeys
 from pactline.pipeline.context import RunContext
 from pactline.pipeline.ingest import ingest
-from pactline.pipeline.protect_step import protect
+from pactline.pipeline.map_schema import map_schema
+from pactline.pipeline.protect import protect
 from pactline.pipeline.publish import publish
-from pactline.pipeline.schema import map_schema
 from pactline.store import DataRoot
 from pactline.store.exchange import open_exchange, release_dir
 from tests.conftest import amend

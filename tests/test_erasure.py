@@ -222,7 +222,7 @@ def test_an_erased_subject_does_not_return_with_the_next_delivery(workspace, sub
     from pactline.keys import KeyStore
     from pactline.pipeline.context import RunContext
     from pactline.pipeline.ingest import ingest
-    from pactline.pipeline.schema import map_schema
+    from pactline.pipeline.map_schema import map_schema
 
     third = RunContext(loaded=again.loaded, run_id="manual__third", as_of=dt.date(2027, 1, 1), root=DataRoot(),
                        keystore=KeyStore(), recorder=lambda event, payload: None)

@@ -14,8 +14,8 @@ import pytest
 
 from pactline.agreement import load_text
 from pactline.errors import AgreementError, KeyStoreError
-from pactline.keys import GENERATE_HINT, KeyStore, decode_secret, namespaced
-from pactline.pipeline.context import AgreementKeys, RunContext
+from pactline.keys import GENERATE_HINT, AgreementKeys, KeyStore, decode_secret, namespaced
+from pactline.pipeline.context import RunContext
 from pactline.protect import protect_column
 from pactline.store import DataRoot, Keyring
 

@@ -26,7 +26,7 @@ from pactline.errors import DataError, PactlineError
 from pactline.keys import KeyStore
 from pactline.pipeline.context import RunContext
 from pactline.pipeline.ingest import ingest
-from pactline.pipeline.schema import map_schema
+from pactline.pipeline.map_schema import map_schema
 from pactline.recording import ledger_recorder, open_ledger
 from pactline.store import DataRoot
 
@@ -185,7 +185,7 @@ def qi_table() -> pa.Table:
 
 
 def test_suppression_records_sizes_never_quasi_identifier_values(make_ctx):
-    from pactline.pipeline.suppress_step import suppress
+    from pactline.pipeline.suppress import suppress
 
     ctx = make_ctx()
     protected = ctx.staging("transactions", "protected.parquet")
@@ -239,8 +239,8 @@ def review_page(ctx: RunContext) -> str:
 
 def test_failed_quality_gate_and_pii_scan_show_no_values(make_ctx, workspace):
     from pactline.checks import CheckFailed
-    from pactline.pipeline import check_steps
-    from pactline.pipeline.scan_step import scan_pii
+    from pactline.pipeline import check_quality
+    from pactline.pipeline.scan_pii import scan_pii
 
     rows = people()
     rows[3][6], rows[9][6] = "ZQX-VENMO-7731", "ZQX-BITCOIN-0042"  # payment_method outside the allowed values
@@ -250,7 +250,7 @@ def test_failed_quality_gate_and_pii_scan_show_no_values(make_ctx, workspace):
     mapped = map_schema(ctx, "orders", ingest(ctx, "orders")["landing"])
     scan_pii(ctx, "orders", mapped["staging"], on_undeclared_pii="redact")  # remarks name the customer
     with pytest.raises(CheckFailed) as info:
-        check_steps.check_quality(ctx, "orders", mapped["staging"])
+        check_quality.check_quality(ctx, "orders", mapped["staging"])
     message = fail_step(ctx, "orders", "check_quality", info.value)
     assert "expect_column_values_to_be_in_set on payment_method" in message
     assert "expect_column_values_to_be_unique on order_id" in message
@@ -274,7 +274,7 @@ def test_failed_quality_gate_and_pii_scan_show_no_values(make_ctx, workspace):
 
 def test_failed_privacy_gate_names_no_equivalence_class(make_ctx):
     from pactline.checks import CheckFailed
-    from pactline.pipeline import check_steps
+    from pactline.pipeline import check_privacy
 
     ctx = make_ctx()
     n = 30
@@ -290,7 +290,7 @@ def test_failed_privacy_gate_names_no_equivalence_class(make_ctx):
     rel = ctx.staging("transactions", "suppressed.parquet")
     ctx.root.write_table(rel, released)
     with pytest.raises(CheckFailed) as info:
-        check_steps.check_privacy(ctx, "transactions", rel)
+        check_privacy.check_privacy(ctx, "transactions", rel)
     message = fail_step(ctx, "transactions", "check_privacy", info.value)
     assert "expect_quasi_identifiers_to_be_k_anonymous on age, gender" in message and "observed 1" in message
     rare = {"[90, 100)"}  # the class's values single the customer out

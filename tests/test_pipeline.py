@@ -13,9 +13,9 @@ from pactline.errors import DataError, PolicyViolation
 from pactline.keys import KeyStore
 from pactline.pipeline.context import RunContext
 from pactline.pipeline.ingest import ingest
-from pactline.pipeline.protect_step import protect
+from pactline.pipeline.map_schema import map_schema
+from pactline.pipeline.protect import protect
 from pactline.pipeline.publish import publish
-from pactline.pipeline.schema import map_schema
 from pactline.store import DataRoot
 
 KEK = "0d99c6e5f0f0609f4d6a1e5580f841b50ca2e4fc3473eca5ef24c155dd6b5bd7"  # random, as real keys must be

@@ -14,7 +14,7 @@ from pactline.ledger import Ledger
 from pactline.ledger.entry import canonical_json
 from pactline.pipeline.context import RunContext
 from pactline.pipeline.ingest import ingest
-from pactline.pipeline.schema import map_schema
+from pactline.pipeline.map_schema import map_schema
 from pactline.store import DataRoot
 from tests.conftest import amend
 

@@ -19,9 +19,9 @@ from pactline.cli.main import main
 from pactline.keys import KeyStore
 from pactline.pipeline.context import RunContext
 from pactline.pipeline.ingest import ingest
-from pactline.pipeline.protect_step import protect
+from pactline.pipeline.map_schema import map_schema
+from pactline.pipeline.protect import protect
 from pactline.pipeline.publish import publish
-from pactline.pipeline.schema import map_schema
 from pactline.recording import open_ledger
 from pactline.retention import Due, due_date, find_due, run_purge, verify_receipts
 from pactline.store import Catalog, DataRoot, KeyShreddedError, Vault

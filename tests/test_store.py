@@ -332,10 +332,10 @@ def test_pipeline_leaves_only_manifests_in_clear(workspace, tmp_path):
     from pactline.agreement import load_agreement
     from pactline.pipeline.context import RunContext
     from pactline.pipeline.ingest import ingest
-    from pactline.pipeline.protect_step import protect
+    from pactline.pipeline.map_schema import map_schema
+    from pactline.pipeline.protect import protect
     from pactline.pipeline.publish import publish
-    from pactline.pipeline.scan_step import scan_pii
-    from pactline.pipeline.schema import map_schema
+    from pactline.pipeline.scan_pii import scan_pii
 
     ctx = RunContext(loaded=load_agreement(workspace / "agreements" / "fraud.yaml"), run_id="manual__1",
                      as_of=dt.date(2027, 1, 1), root=DataRoot(str(tmp_path / "root")),

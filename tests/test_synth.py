@@ -19,7 +19,7 @@ import pytest
 
 from pactline.agreement import load_agreement
 from pactline.agreement.model import QualityRule, Synthesizer, SyntheticThresholds
-from pactline.pipeline.schema import declared_schema, read_canonical
+from pactline.pipeline.map_schema import declared_schema, read_canonical
 from pactline.synth import (
     SynthesisError,
     SyntheticGateFailed,

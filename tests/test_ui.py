@@ -70,7 +70,7 @@ def test_agreements_page_with_matrix_and_invalid_files(tmp_path, example_text):
 
 def write_reports(root: DataRoot, agreement_id: str, run_id: str, *, bias_passed: bool = True,
                   generated_at: str = "2026-11-27T10:00:00+00:00") -> str:
-    from pactline.pipeline.context import safe_run_id
+    from pactline.store.layout import safe_run_id
 
     folder = f"{agreement_id}/reports/admissions/{safe_run_id(run_id)}"
     root.write_json(f"{folder}/pii_scan.json", {

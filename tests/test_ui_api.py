@@ -325,7 +325,7 @@ def test_rejection_stops_the_release(world):
 # -- every route: 401 anonymous, 403 without permission, 200 with it ---------------------------------
 
 def report_folder(world: World) -> str:
-    from pactline.pipeline.context import safe_run_id
+    from pactline.store.layout import safe_run_id
 
     return safe_run_id(world.approved_run.run_id)
 

@@ -11,7 +11,8 @@ from pactline.agreement.model import Output
 from pactline.delivery.signed_manifest import sign_manifest
 from pactline.parties import PartyKeys
 from pactline.store import DataRoot
-from pactline.store.exchange import MANIFEST, open_exchange, release_dir
+from pactline.store.exchange import open_exchange, release_dir
+from pactline.store.layout import MANIFEST
 
 
 def export_release(root: DataRoot, loaded: LoadedAgreement, output: Output, base: str, manifest: dict[str, Any],

@@ -27,7 +27,8 @@ from pactline.errors import PactlineError
 from pactline.parties import PartyKeys, SignedVersions
 from pactline.parties.party_keys import declared_keys
 from pactline.store import Catalog, DataRoot
-from pactline.store.exchange import MANIFEST, open_exchange, release_dir
+from pactline.store.exchange import open_exchange, release_dir
+from pactline.store.layout import MANIFEST
 from pactline.store.parquet_crypto import decryption_properties
 
 KeyRequester = Callable[[str], dict[str, Any]]  # provider version id -> the key release response

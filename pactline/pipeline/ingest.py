@@ -10,8 +10,9 @@ from typing import IO, Any
 import fsspec
 
 from pactline.errors import DataError
-from pactline.pipeline.context import RunContext, safe_run_id
+from pactline.pipeline.context import RunContext
 from pactline.sources import locate_source, max_source_bytes
+from pactline.store import layout
 
 CHUNK = 4 << 20
 
@@ -47,7 +48,7 @@ def land(ctx: RunContext, dataset_id: str, src: IO[bytes], *, source_uri: str, e
     assert vault is not None
     # The copy is encrypted as it streams in, under a pending version whose folder is renamed to the
     # content hash once the hash is known: no byte of the partner's file is ever at rest in clear.
-    pending_dir = f"{ctx.loaded.id}/landing/{dataset_id}/.incoming-{safe_run_id(ctx.run_id)}-{uuid.uuid4().hex[:8]}"
+    pending_dir = layout.incoming(ctx.loaded.id, dataset_id, f"{layout.safe_run_id(ctx.run_id)}-{uuid.uuid4().hex[:8]}")
     pending = vault.new_version(ctx.new_record("landing", dataset_id, pending_dir, state="writing"))
     tmp_rel = f"{pending_dir}/source.{ext}"
     digest = hashlib.sha256()

@@ -38,13 +38,13 @@ from pactline.partition import (
     sum_counts,
 )
 from pactline.partition.aggregate import kept_rows
-from pactline.pipeline import check_steps
+from pactline.pipeline import gates
 from pactline.pipeline.context import RunContext
 from pactline.pipeline.ingest import land, record_loaded
 from pactline.pipeline.known_identifiers import redact_known_identifiers
-from pactline.pipeline.protect_step import with_overrides
-from pactline.pipeline.scan_step import scan_pii
-from pactline.pipeline.schema import map_schema
+from pactline.pipeline.map_schema import map_schema
+from pactline.pipeline.protect import with_overrides
+from pactline.pipeline.scan_pii import scan_pii
 from pactline.policy import Policy
 from pactline.sources import locate_source
 
@@ -106,7 +106,7 @@ def _gate_partition(ctx: RunContext, dataset_id: str, kind: str, result: Any, pa
     ctx.record("check.result", dataset=dataset_id, check=kind, partition=partition, passed=result.passed,
                suite=result.suite, expectations=len(result.results), failures=failures[:20], report=rel)
     if not result.passed:
-        check_steps.open_incident(ctx, dataset_id, f"gate.{kind}", f"partition {partition}: "
+        gates.open_incident(ctx, dataset_id, f"gate.{kind}", f"partition {partition}: "
                                   f"{result.failures_message()}", rel)
         raise CheckFailed(result)
     return {"check": kind, "passed": True, "report": rel, "expectations": len(result.results)}
@@ -228,8 +228,8 @@ def prepare(ctx: RunContext, dataset_id: str, mapped: list[dict[str, Any]], scan
                          all(o.success for o in outcomes), outcomes, ctx.loaded.fingerprint, ctx.run_id,
                          extras={"rows": rows, "partitions": len(mapped),
                                  "partition_expectations": sum(q["expectations"] for q in quality)})
-    with check_steps.local_reports(ctx, dataset_id) as out:
-        check_steps._finish(ctx, dataset_id, "quality", result, out)
+    with gates.local_reports(ctx, dataset_id) as out:
+        gates.finish(ctx, dataset_id, "quality", result, out)
     categories = ctx.staging(dataset_id, "aggregates/categories.json")
     ctx.root.write_json(categories, sum_counts(ctx.root.read_json(m["aggregates"])["categories"] for m in mapped))
     ctx.record("partitions.prepared", dataset=dataset_id, partitions=len(mapped), rows=rows, overrides=overrides)
@@ -473,8 +473,8 @@ def combine(ctx: RunContext, dataset_id: str, *, mapped: list[dict[str, Any]], r
                                       extras={"rows": rel[0].metrics().rows if rel else 0, "groups": groups})
     out: dict[str, Any] = {}
     for kind, result in results.items():  # a failed gate records an incident and raises CheckFailed
-        with check_steps.local_reports(ctx, dataset_id) as folder:
-            out[f"check_{kind}"] = check_steps._finish(ctx, dataset_id, kind, result, folder)
+        with gates.local_reports(ctx, dataset_id) as folder:
+            out[f"check_{kind}"] = gates.finish(ctx, dataset_id, kind, result, folder)
     rows = sum(r["rows"] for r in released)
     result = {"dataset": dataset_id, "parts": [r["staging"] for r in released],
               "part_rows": [r["rows"] for r in released], "rows": rows,
@@ -489,7 +489,7 @@ def synthesize_sample(ctx: RunContext, dataset_id: str, output_id: str, *, mappe
     partitions (raw or released, as `train_on` says); a raw sample of the same size is kept for check_synthetic's
     bias drift, which compares synthetic group rates with the raw ones."""
     from pactline.partition.sample import sample_parts
-    from pactline.pipeline.synth_step import synthetic_output, train_and_sample
+    from pactline.pipeline.synthesize import synthetic_output, train_and_sample
 
     params = synthetic_output(ctx, output_id).synthesizer
     raw = [(m["staging"], m["rows"]) for m in sorted(mapped, key=lambda m: m["index"])]

@@ -11,10 +11,10 @@ from pactline.delivery.export import export_release
 from pactline.errors import PactlineError
 from pactline.parties import PartyKeys
 from pactline.pipeline.context import RunContext
-from pactline.pipeline.schema import undeclared_record
+from pactline.pipeline.map_schema import undeclared_record
 from pactline.policy import Policy
+from pactline.store.layout import MANIFEST
 
-MANIFEST = "manifest.json"
 DATA = "data.parquet"
 
 

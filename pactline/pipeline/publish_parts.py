@@ -15,8 +15,9 @@ from pactline.delivery.export import export_release
 from pactline.errors import PactlineError
 from pactline.parties import PartyKeys
 from pactline.pipeline.context import RunContext
-from pactline.pipeline.publish import MANIFEST, lineage_inputs, manifest_header, sha256_of, transformations
+from pactline.pipeline.publish import lineage_inputs, manifest_header, sha256_of, transformations
 from pactline.policy import Policy
+from pactline.store.layout import MANIFEST
 
 
 def publish_parts(ctx: RunContext, output_id: str, lineage: dict[str, Any], combined: dict[str, Any]) -> dict[str, Any]:

@@ -39,19 +39,18 @@ import pyarrow.parquet as pq
 from pactline.agreement import LoadedAgreement
 from pactline.agreement.model import Column, Dataset
 from pactline.errors import PactlineError
-from pactline.keys import KeyStore
+from pactline.keys import AgreementKeys, KeyStore
 from pactline.ledger import Ledger
-from pactline.pipeline.context import AgreementKeys
-from pactline.pipeline.source import iter_batches
 from pactline.retention.purge import Purger
 from pactline.retention.register import ErasureRegister
 from pactline.store import Catalog, DataRoot, FileRecord, Vault, VersionRecord
+from pactline.store.layout import MANIFEST
 from pactline.store.parquet_crypto import decryption_properties
+from pactline.store.source import iter_batches
 
 CLAUSE = "data_subject_erasure"
 TOKEN_KINDS = ("pseudonymise", "encrypt")  # deterministic keyed transformations: the token finds the subject
 ERASED = "<ERASED>"
-MANIFEST = "manifest.json"
 
 
 class ErasureError(PactlineError):

@@ -18,7 +18,6 @@ from pactline.keys import pactline_home
 from pactline.store.root import DataRoot
 
 ENV_URL = "PACTLINE_EXCHANGE"
-MANIFEST = "manifest.json"
 
 
 def exchange_url() -> str:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pactline.pipeline.context import safe_run_id
+from pactline.store.layout import safe_run_id
 from pactline.ui.html import (
     FAIL_COLOUR,
     RAW_COLOUR,

@@ -12,8 +12,8 @@ import pyarrow.compute as pc
 from pactline.errors import DataError
 from pactline.pipeline.casting import ARROW_TYPES, cast_column
 from pactline.pipeline.context import RunContext
-from pactline.pipeline.source import iter_batches
 from pactline.retention.register import ErasureRegister, erased_rows
+from pactline.store.source import iter_batches
 
 
 def target_schema(ctx: RunContext, dataset_id: str) -> pa.Schema:

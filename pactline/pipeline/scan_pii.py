@@ -59,7 +59,7 @@ def scan_pii(ctx: RunContext, dataset_id: str, mapped: str, *, on_undeclared_pii
             overrides[f["column"]] = "redact_text" if f["free_text"] else "redact"
     ctx.record("pii.scanned", dataset=dataset_id, report=report_rel, violations=len(found), overrides=overrides)
     if found:
-        from pactline.pipeline.check_steps import open_incident
+        from pactline.pipeline.gates import open_incident
 
         where = "; ".join(f"{f['column']}: {f['kind']} ({f['found']})" for f in found)
         open_incident(ctx, dataset_id, "policy.undeclared_pii", f"PII where the agreement declares none: {where}; "

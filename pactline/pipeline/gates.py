@@ -1,4 +1,4 @@
-"""check_quality, check_privacy, check_bias: the agreement's gates, run with Great Expectations.
+"""What every gate step shares: its reports folder, its incident, its recorded verdict.
 
 Each check writes its result, the GX Data Docs and the steward summary (summary.html/json, rebuilt
 from every check of the run so far) under <agreement>/reports/<dataset>/<run>/checks/. A failed
@@ -49,7 +49,7 @@ def open_incident(ctx: RunContext, dataset_id: str, kind: str, summary: str, rep
                contacts=[c.email for c in ctx.agreement.incident_response.contacts])
 
 
-def _finish(ctx: RunContext, dataset_id: str, kind: str, result: Any, out_dir: Path) -> dict[str, Any]:
+def finish(ctx: RunContext, dataset_id: str, kind: str, result: Any, out_dir: Path) -> dict[str, Any]:
     from pactline.checks import CheckFailed, CheckResult, write_summary
 
     (out_dir / f"result_{kind}.json").write_text(result.to_json(), encoding="utf-8")
@@ -66,38 +66,3 @@ def _finish(ctx: RunContext, dataset_id: str, kind: str, result: Any, out_dir: P
         open_incident(ctx, dataset_id, f"gate.{kind}", result.failures_message(), f"{rel}/summary.html")
         raise CheckFailed(result)
     return out
-
-
-def check_quality(ctx: RunContext, dataset_id: str, mapped: str) -> dict[str, Any]:
-    from pactline.checks import check_quality as run
-    from pactline.checks import docs_dir_for
-
-    table = ctx.root.read_table(mapped)
-    with local_reports(ctx, dataset_id) as out:
-        result = run(table, ctx.loaded, dataset_id, run_id=ctx.run_id,
-                     docs_dir=docs_dir_for(out, ctx.loaded, dataset_id, "quality"))
-        return _finish(ctx, dataset_id, "quality", result, out)
-
-
-def check_privacy(ctx: RunContext, dataset_id: str, released: str, kind: str = "privacy") -> dict[str, Any]:
-    from pactline.checks import check_privacy as run
-    from pactline.checks import docs_dir_for
-
-    table = ctx.root.read_table(released)
-    with local_reports(ctx, dataset_id) as out:
-        result = run(table, ctx.loaded, dataset_id, run_id=ctx.run_id,
-                     docs_dir=docs_dir_for(out, ctx.loaded, dataset_id, kind))
-        result.kind = kind
-        return _finish(ctx, dataset_id, kind, result, out)
-
-
-def check_bias(ctx: RunContext, dataset_id: str, mapped: str, released: str, kind: str = "bias") -> dict[str, Any]:
-    from pactline.checks import check_bias as run
-    from pactline.checks import docs_dir_for
-
-    raw, table = ctx.root.read_table(mapped), ctx.root.read_table(released)
-    with local_reports(ctx, dataset_id) as out:
-        result = run(raw, table, ctx.loaded, dataset_id, run_id=ctx.run_id,
-                     docs_dir=docs_dir_for(out, ctx.loaded, dataset_id, kind))
-        result.kind = kind
-        return _finish(ctx, dataset_id, kind, result, out)

@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from pactline.errors import PolicyViolation
-from pactline.pipeline import check_steps
+from pactline.pipeline.check_bias import check_bias
 from pactline.pipeline.context import RunContext
+from pactline.pipeline.gates import open_incident
 from pactline.policy import Policy
 
 HOLDOUT = 0.2
@@ -106,10 +107,10 @@ def check_synthetic(ctx: RunContext, dataset_id: str, output_id: str, synth: dic
                failures=failures, report=rel)
     if not report.passed:
         error = SyntheticGateFailed(report.failed, dataset_id)
-        check_steps.open_incident(ctx, dataset_id, "gate.synthetic", str(error), rel)
+        open_incident(ctx, dataset_id, "gate.synthetic", str(error), rel)
         raise error
     result = {"dataset": dataset_id, "output": output_id, "passed": True, "report": rel,
               "quality": report.quality.get("score"), "privacy": report.privacy, "staging": synth["staging"]}
     if bias:  # the synthesizer must not erase or exaggerate group differences beyond the agreed drift
-        result["bias"] = check_steps.check_bias(ctx, dataset_id, mapped, synth["staging"], kind=f"bias_{output_id}")
+        result["bias"] = check_bias(ctx, dataset_id, mapped, synth["staging"], kind=f"bias_{output_id}")
     return result

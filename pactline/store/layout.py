@@ -1,0 +1,66 @@
+"""Where everything lives under the data root: the one place the storage layout is spelled out.
+
+    <agreement>/landing/<dataset>/<sha256 of the partner's bytes>/   content-addressed copies of sources
+    <agreement>/staging/<dataset>/<run folder>/                      what a run derives (mapped, protected, ...)
+    <agreement>/reports/<dataset>/<run folder>/                      what a run reports (scans, checks, Data Docs)
+    <agreement>/shared/<output>/<version>/                           releases, each with its MANIFEST
+
+Each of those folders is one version (catalog row, data key); `version_base` says which a path belongs to.
+"""
+
+from __future__ import annotations
+
+MANIFEST = "manifest.json"  # a version's clear-text description (hashes, lineage, signatures); never data
+CHECKS_DIR = "checks"  # a run's gate results, summary and Data Docs, under its reports folder
+# top-level folder -> the retention zone its versions count under (shared: the output's zone)
+AREA_ZONES = {"landing": "landing", "staging": "staging", "reports": "staging"}
+AREAS = ("landing", "staging", "reports", "shared")
+
+
+def safe_run_id(run_id: str) -> str:
+    """Airflow run ids hold ':' and '+'; keep paths portable across file systems and object stores."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in run_id)
+
+
+def landing(agreement_id: str, dataset: str, sha: str) -> str:
+    return f"{agreement_id}/landing/{dataset}/{sha}"
+
+
+def staging(agreement_id: str, dataset: str, run_id: str, name: str) -> str:
+    return f"{agreement_id}/staging/{dataset}/{safe_run_id(run_id)}/{name}"
+
+
+def reports_folder(agreement_id: str, dataset: str, run_folder: str | None = None) -> str:
+    """A dataset's reports; with `run_folder` (already safe) one run's."""
+    base = f"{agreement_id}/reports/{dataset}"
+    return f"{base}/{run_folder}" if run_folder is not None else base
+
+
+def reports(agreement_id: str, dataset: str, run_id: str, name: str) -> str:
+    return f"{reports_folder(agreement_id, dataset, safe_run_id(run_id))}/{name}"
+
+
+def shared(agreement_id: str, output: str, version: str) -> str:
+    return f"{agreement_id}/shared/{output}/{version}"
+
+
+def manifest(version_base: str) -> str:
+    return f"{version_base}/{MANIFEST}"
+
+
+def incoming(agreement_id: str, dataset: str, tag: str) -> str:
+    """A landing copy being written: named by its hash only once the hash is known."""
+    return f"{agreement_id}/landing/{dataset}/.incoming-{tag}"
+
+
+def version_base(agreement_id: str, rel: str) -> tuple[str, str, str] | None:
+    """(area, name, base folder) of a file in a version folder of this agreement; None for anything else
+    (a manifest, a path outside the zones). Raises ValueError for a path inside a zone that fits no version."""
+    parts = rel.split("/")
+    if len(parts) < 2 or parts[0] != agreement_id or parts[1] not in AREAS:
+        return None
+    if parts[-1] == MANIFEST:
+        return None
+    if len(parts) < 5 or any(not p or p.startswith(".") for p in parts[2:4]):
+        raise ValueError(rel)
+    return parts[1], parts[2], "/".join(parts[:4])
