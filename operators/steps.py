@@ -5,19 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 from operators.base import PactlineOperator
-from pactline.pipeline import partitioned
 from pactline.pipeline.check_bias import check_bias
 from pactline.pipeline.check_privacy import check_privacy
-from pactline.pipeline.check_quality import check_quality
+from pactline.pipeline.check_quality import check_quality, quality_partition
+from pactline.pipeline.check_synthetic import check_synthetic
+from pactline.pipeline.combine import combine
 from pactline.pipeline.context import RunContext
-from pactline.pipeline.ingest import ingest
-from pactline.pipeline.map_schema import map_schema
-from pactline.pipeline.protect import protect
-from pactline.pipeline.publish import publish
-from pactline.pipeline.publish_parts import publish_parts
-from pactline.pipeline.scan_pii import scan_pii
+from pactline.pipeline.ingest import ingest, ingest_partition
+from pactline.pipeline.k_classes import k_classes
+from pactline.pipeline.list_partitions import list_partitions
+from pactline.pipeline.map_schema import map_partition, map_schema
+from pactline.pipeline.prepare import prepare
+from pactline.pipeline.protect import protect, protect_partition
+from pactline.pipeline.publish import publish, publish_parts
+from pactline.pipeline.release import release_partition
+from pactline.pipeline.scan_pii import scan_partition, scan_pii
 from pactline.pipeline.suppress import suppress
-from pactline.pipeline.synthesize import check_synthetic, synthesize
+from pactline.pipeline.synthesize import synthesize, synthesize_sample
 
 
 class IngestOperator(PactlineOperator):
@@ -120,21 +124,21 @@ class ListPartitionsOperator(PactlineOperator):
     step_kind = "list_partitions"
 
     def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
-        return partitioned.list_partitions_step(ctx, self.dataset_id)
+        return list_partitions(ctx, self.dataset_id)
 
 
 class PartitionIngestOperator(PactlineOperator):
     step_kind = "ingest"
 
     def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
-        return partitioned.ingest_partition(ctx, self.dataset_id, self.partition or {})
+        return ingest_partition(ctx, self.dataset_id, self.partition or {})
 
 
 class PartitionMapSchemaOperator(PactlineOperator):
     step_kind = "map_schema"
 
     def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
-        return partitioned.map_partition(ctx, self.dataset_id, upstream["ingest"])
+        return map_partition(ctx, self.dataset_id, upstream["ingest"])
 
 
 class PartitionScanPiiOperator(PactlineOperator):
@@ -142,7 +146,7 @@ class PartitionScanPiiOperator(PactlineOperator):
     ui_color = "#fde8e8"
 
     def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
-        return partitioned.scan_partition(ctx, self.dataset_id, upstream["map_schema"], **self.step_params)
+        return scan_partition(ctx, self.dataset_id, upstream["map_schema"], **self.step_params)
 
 
 class PartitionCheckQualityOperator(PactlineOperator):
@@ -150,14 +154,14 @@ class PartitionCheckQualityOperator(PactlineOperator):
     ui_color = "#f3e8fd"
 
     def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
-        return partitioned.quality_partition(ctx, self.dataset_id, upstream["map_schema"])
+        return quality_partition(ctx, self.dataset_id, upstream["map_schema"])
 
 
 class PrepareOperator(PactlineOperator):
     step_kind = "prepare"
 
     def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
-        return partitioned.prepare(ctx, self.dataset_id, upstream["map_schema"], upstream["scan_pii"],
+        return prepare(ctx, self.dataset_id, upstream["map_schema"], upstream["scan_pii"],
                                    upstream["check_quality"])
 
 
@@ -166,7 +170,7 @@ class PartitionProtectOperator(PactlineOperator):
     ui_color = "#e6f4ea"
 
     def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
-        return partitioned.protect_partition(ctx, self.dataset_id, upstream["map_schema"], upstream["prepare"],
+        return protect_partition(ctx, self.dataset_id, upstream["map_schema"], upstream["prepare"],
                                              **self.step_params)
 
 
@@ -175,7 +179,7 @@ class KClassesOperator(PactlineOperator):
     ui_color = "#e6f4ea"
 
     def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
-        return partitioned.k_classes(ctx, self.dataset_id, upstream["protect"], **self.step_params)
+        return k_classes(ctx, self.dataset_id, upstream["protect"], **self.step_params)
 
 
 class ReleasePartitionOperator(PactlineOperator):
@@ -183,7 +187,7 @@ class ReleasePartitionOperator(PactlineOperator):
     ui_color = "#f3e8fd"
 
     def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
-        return partitioned.release_partition(ctx, self.dataset_id, upstream["protect"], upstream.get("k_classes"))
+        return release_partition(ctx, self.dataset_id, upstream["protect"], upstream.get("k_classes"))
 
 
 class CombineOperator(PactlineOperator):
@@ -191,7 +195,7 @@ class CombineOperator(PactlineOperator):
     ui_color = "#f3e8fd"
 
     def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
-        return partitioned.combine(ctx, self.dataset_id, mapped=upstream["map_schema"], released=upstream["release"],
+        return combine(ctx, self.dataset_id, mapped=upstream["map_schema"], released=upstream["release"],
                                    classes=upstream.get("k_classes"))
 
 
@@ -200,7 +204,7 @@ class PartitionSynthesizeOperator(PactlineOperator):
     ui_color = "#e8f5fd"
 
     def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
-        return partitioned.synthesize_sample(ctx, self.dataset_id, self.step_params["output"],
+        return synthesize_sample(ctx, self.dataset_id, self.step_params["output"],
                                              mapped=upstream["map_schema"], combined=upstream["combine"],
                                              training_rows=self.step_params["training_rows"])
 

@@ -200,7 +200,7 @@ def test_suppression_records_sizes_never_quasi_identifier_values(make_ctx):
 
 def test_partitioned_suppression_records_sizes_never_quasi_identifier_values(make_ctx):
     from pactline.partition import ClassCounts
-    from pactline.pipeline.partitioned import k_classes
+    from pactline.pipeline.k_classes import k_classes
 
     ctx = make_ctx()
     parts = []

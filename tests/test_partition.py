@@ -285,18 +285,27 @@ def test_sample_of_partitions_is_proportional_seeded_and_bounded(tmp_path):
 
 def run_partitioned_steps(ctx, ds: str):
     """The partitioned steps in order, in this process (what the mapped tasks and reduce steps do)."""
-    from pactline.pipeline import partitioned as p
+    from pactline.pipeline.check_quality import quality_partition
+    from pactline.pipeline.combine import combine
+    from pactline.pipeline.ingest import ingest_partition
+    from pactline.pipeline.k_classes import k_classes
+    from pactline.pipeline.list_partitions import list_partitions
+    from pactline.pipeline.map_schema import map_partition
+    from pactline.pipeline.prepare import prepare
+    from pactline.pipeline.protect import protect_partition
+    from pactline.pipeline.release import release_partition
+    from pactline.pipeline.scan_pii import scan_partition
 
     kanon = ctx.agreement.privacy.k_anonymity
     qis = list(kanon.quasi_identifiers)
-    maps = [p.map_partition(ctx, ds, p.ingest_partition(ctx, ds, x)) for x in p.list_partitions_step(ctx, ds)]
-    prepared = p.prepare(ctx, ds, maps, [p.scan_partition(ctx, ds, m) for m in maps],
-                         [p.quality_partition(ctx, ds, m) for m in maps])
-    protected = [p.protect_partition(ctx, ds, m, prepared, quasi_identifiers=qis) for m in maps]
-    classes = p.k_classes(ctx, ds, protected, quasi_identifiers=qis, k=kanon.k, suppress=kanon.suppress,
-                          max_suppressed_rate=kanon.max_suppressed_rate)
-    released = [p.release_partition(ctx, ds, x, classes) for x in protected]
-    return released, p.combine(ctx, ds, mapped=maps, released=released, classes=classes)
+    maps = [map_partition(ctx, ds, ingest_partition(ctx, ds, x)) for x in list_partitions(ctx, ds)]
+    prepared = prepare(ctx, ds, maps, [scan_partition(ctx, ds, m) for m in maps],
+                         [quality_partition(ctx, ds, m) for m in maps])
+    protected = [protect_partition(ctx, ds, m, prepared, quasi_identifiers=qis) for m in maps]
+    classes = k_classes(ctx, ds, protected, quasi_identifiers=qis, k=kanon.k, suppress=kanon.suppress,
+                        max_suppressed_rate=kanon.max_suppressed_rate)
+    released = [release_partition(ctx, ds, x, classes) for x in protected]
+    return released, combine(ctx, ds, mapped=maps, released=released, classes=classes)
 
 
 @pytest.mark.parametrize("l_value", [2, 9])
@@ -383,8 +392,8 @@ def test_synthetic_identifiers_equal_no_real_one_in_any_partition(workspace, tmp
     import datetime as dt
 
     from pactline.keys import KeyStore
-    from pactline.pipeline import partitioned as p
     from pactline.pipeline.context import RunContext
+    from pactline.pipeline.synthesize import synthesize_sample
 
     monkeypatch.setenv("PACTLINE_SECRET_FRAUD_DETECTION__FRAUD_PSEUDONYM_KEY", PSEUDONYM_KEY)
     data = workspace / "data" / "fraud"
@@ -396,8 +405,8 @@ def test_synthetic_identifiers_equal_no_real_one_in_any_partition(workspace, tmp
     _, combined = run_partitioned_steps(ctx, "transactions")
     mapped = [{"staging": ctx.staging("transactions", f"mapped/part-{i:05d}.parquet"), "rows": n, "index": i}
               for i, n in enumerate(combined["part_rows"])]  # rows only steer the sample's shares
-    first = p.synthesize_sample(ctx, "transactions", "transactions-synthetic", mapped=mapped, combined=combined,
-                                training_rows=120)
+    first = synthesize_sample(ctx, "transactions", "transactions-synthetic", mapped=mapped, combined=combined,
+                              training_rows=120)
     assert first["train_rows"] + first["holdout_rows"] == 120 and first["sampled_from"] == combined["rows"]
     synthetic = root.read_table(first["staging"])
     ids = [c for c in ("transaction_id", "customer_email") if c in synthetic.column_names]
@@ -409,9 +418,9 @@ def test_synthetic_identifiers_equal_no_real_one_in_any_partition(workspace, tmp
     for c, v in planted.items():
         part = part.set_column(part.schema.get_field_index(c), c, pa.array([v], part.schema.field(c).type))
     root.write_table(extra, part)
-    again = p.synthesize_sample(ctx, "transactions", "transactions-synthetic", mapped=mapped,
-                                combined={**combined, "parts": [*combined["parts"], extra],
-                                          "part_rows": [*combined["part_rows"], 0]}, training_rows=120)
+    again = synthesize_sample(ctx, "transactions", "transactions-synthetic", mapped=mapped,
+                              combined={**combined, "parts": [*combined["parts"], extra],
+                                        "part_rows": [*combined["part_rows"], 0]}, training_rows=120)
     redrawn = root.read_table(again["staging"])
     for c, v in planted.items():
         assert v not in redrawn[c].to_pylist(), c

@@ -160,7 +160,7 @@ def test_a_symlink_out_of_the_root_is_refused(workspace, tmp_path):
 
 
 def test_a_symlink_inside_a_partition_folder_is_refused(workspace, tmp_path):
-    from pactline.pipeline.partitioned import list_partitions_step
+    from pactline.pipeline.list_partitions import list_partitions
 
     parts = workspace / "data" / "fraud" / "order_parts"
     parts.mkdir()
@@ -169,7 +169,7 @@ def test_a_symlink_inside_a_partition_folder_is_refused(workspace, tmp_path):
     (parts / "b.csv").symlink_to(tmp_path / "b.csv")
     path = with_source(workspace, "../data/fraud/order_parts/")
     with pytest.raises(SourceRefused, match="symlink out of the source root"):
-        list_partitions_step(context(path, tmp_path, []), "orders")
+        list_partitions(context(path, tmp_path, []), "orders")
 
 
 def test_a_device_is_refused(workspace, tmp_path):

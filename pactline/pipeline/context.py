@@ -18,6 +18,8 @@ from pactline.keys import AgreementKeys, KeyStore
 from pactline.recording import Recorder
 from pactline.store import Catalog, DataRoot, Vault, VersionRecord, layout
 
+BATCH_ROWS = 65_536  # rows per record batch of every streaming step: memory stays flat whatever the size
+
 
 @dataclass
 class RunContext:

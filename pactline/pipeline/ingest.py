@@ -10,6 +10,7 @@ from typing import IO, Any
 import fsspec
 
 from pactline.errors import DataError
+from pactline.partition import Partition, open_partition
 from pactline.pipeline.context import RunContext
 from pactline.sources import locate_source, max_source_bytes
 from pactline.store import layout
@@ -117,3 +118,18 @@ def _discard(ctx: RunContext, version_id: str, folder: str, why: str) -> None:
     ctx.vault.keyring.destroy(version_id, f"ingest discarded: {why}")
     ctx.root.delete(folder, recursive=True)
     ctx.vault.catalog.delete(version_id)
+
+
+def ingest_partition(ctx: RunContext, dataset_id: str, partition: dict[str, Any]) -> dict[str, Any]:
+    p = Partition.from_dict(partition)
+    ds = ctx.agreement.dataset(dataset_id)
+    try:
+        root, _ = locate_source(ctx.loaded, dataset_id)
+        with open_partition(p, root) as fh:
+            result = land(ctx, dataset_id, fh, source_uri=ds.source.uri, ext=ds.source.format,
+                          extra={"partition": p.name})
+    except FileNotFoundError:
+        raise DataError(f"dataset {dataset_id}: partition {p.name} of {ds.source.uri} not found") from None
+    result = {**result, "partition": p.name, "index": p.index}
+    ctx.record("data.ingested", **result)
+    return {**result, "of": p.of}

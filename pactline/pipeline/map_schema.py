@@ -3,6 +3,7 @@ drop every column the agreement does not declare (and record the drop)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +13,7 @@ import pyarrow.compute as pc
 from pactline.errors import DataError
 from pactline.pipeline.casting import ARROW_TYPES, cast_column
 from pactline.pipeline.context import RunContext
+from pactline.pipeline.parts import bias_counters, part
 from pactline.retention.register import ErasureRegister, erased_rows
 from pactline.store.source import iter_batches
 
@@ -134,3 +136,29 @@ def undeclared_record(positions: list[int]) -> dict[str, Any]:
 def _positions(positions: list[int], limit: int = 20) -> str:
     shown = ", ".join(map(str, positions[:limit]))
     return shown + (f" and {len(positions) - limit} more" if len(positions) > limit else "")
+
+
+def map_partition(ctx: RunContext, dataset_id: str, ingested: dict[str, Any]) -> dict[str, Any]:
+    """map_schema for one partition, counting on the way what the reduce steps need."""
+    from pactline.protect.arrays import as_text, decode
+    from pactline.protect.generalise import category_counts
+    from pactline.protect.streaming import rare_columns
+
+    i = ingested["index"]
+    ds = ctx.agreement.dataset(dataset_id)
+    rare = rare_columns(ds)
+    categories: dict[str, Counter[str]] = {n: Counter() for n in rare}
+    groups = bias_counters(ctx, dataset_id)
+
+    def observe(batch: pa.RecordBatch) -> None:
+        for name in rare:
+            categories[name].update(category_counts(as_text(decode(batch.column(name)))))
+        for g in groups:
+            g.add(batch)
+
+    result = map_schema(ctx, dataset_id, ingested["landing"], out_name=f"mapped/{part(i)}.parquet", on_batch=observe)
+    aggregates = ctx.staging(dataset_id, f"aggregates/raw-{part(i)}.json")
+    ctx.root.write_json(aggregates, {"categories": {n: dict(c) for n, c in categories.items()},
+                                     "groups": [g.to_dict() for g in groups]})
+    return {**result, "index": i, "partition": ingested["partition"], "aggregates": aggregates,
+            "of": ingested.get("of", 1)}

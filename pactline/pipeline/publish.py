@@ -1,4 +1,6 @@
-"""publish: write a released version to the shared zone with its manifest, data first, manifest last."""
+"""publish: write a released version to the shared zone with its manifest, data first, manifest last.
+
+One file (publish) or a partitioned dataset's parts (publish_parts): the same copy, checks and manifest."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from pactline.agreement.model import Output
 from pactline.delivery.export import export_release
 from pactline.errors import PactlineError
 from pactline.parties import PartyKeys
-from pactline.pipeline.context import RunContext
+from pactline.pipeline.context import BATCH_ROWS, RunContext
 from pactline.pipeline.map_schema import undeclared_record
 from pactline.policy import Policy
 from pactline.store.layout import MANIFEST
@@ -69,50 +71,86 @@ def lineage_inputs(lineage: dict[str, Any]) -> tuple[list[dict[str, Any]], int, 
     return inputs, sum(m["rows"] for m in mapped), undeclared_record(positions)
 
 
-def publish(ctx: RunContext, output_id: str, lineage: dict[str, Any], protected: str) -> dict[str, Any]:
-    """Release `protected` (a staging parquet) as a new immutable version of `output_id`.
-
-    `lineage` holds what the upstream steps returned (ingest, map_schema, protect, approval, ...).
-    The data is re-encrypted under the release's own key as it is copied, so shredding the
-    staging version never touches the release, nor the other way round.
-    """
+def _write_version(ctx: RunContext, output_id: str, staged: list[tuple[str, str]], tag: str
+                   ) -> tuple[Output, str, str, dt.datetime, list[dict[str, Any]], Any]:
+    """Copy each staged file (path, name in the release) into a new immutable version of `output_id`,
+    re-encrypted under the release's own key, so shredding the staging version never touches the release,
+    nor the other way round. Each copy is verified (hash, rows); a bad one removes the whole version."""
     output = Policy(ctx.loaded).require_release(output_id, ctx.as_of)
-    staged_sha, _ = sha256_of(ctx, protected)
     now = dt.datetime.now(dt.UTC)
-    version = f"{now:%Y%m%dT%H%M%S}Z-{staged_sha[:12]}"
+    version = f"{now:%Y%m%dT%H%M%S}Z-{tag[:12]}"
     base = ctx.shared(output_id, version)
     if ctx.root.exists(f"{base}/{MANIFEST}"):
         raise PactlineError(f"version {version} of {output_id} already exists; released versions are immutable")
-    data_rel = f"{base}/{DATA}"
-    with ctx.root.open_parquet(protected) as src:
-        meta = src.metadata
-        schema = src.schema_arrow
-        with ctx.root.parquet_writer(data_rel, schema) as dst:
-            for batch in src.iter_batches(batch_size=65536):
-                dst.write_batch(batch)
-    stored = ctx.root.file_record(data_rel)
-    data_sha, size = sha256_of(ctx, data_rel)
-    if stored is None or stored.sha256 != data_sha or stored.rows != meta.num_rows:
-        ctx.root.delete(base, recursive=True)
-        raise PactlineError(f"copy of {protected} to {base} is corrupt (hash or row count mismatch); nothing was released")
-    inputs, ingested, dropped = lineage_inputs(lineage)
-    manifest = {
-        **manifest_header(ctx, output, version, stored.version_id, now),
-        "inputs": inputs,
-        "rows": {"ingested": ingested, "released": meta.num_rows},
-        "schema": [{"name": f.name, "type": str(f.type)} for f in schema],
-        "undeclared_columns": dropped,  # dropped at schema mapping: how many, at which positions
-        "transformations": transformations(ctx, output),
-        # a partitioned dataset's per-partition results stay in the ledger; the reduce steps' come here
-        "steps": {k: v for k, v in lineage.items() if k not in ("ingest", "map_schema") and not isinstance(v, list)},
+    files, schema = [], None
+    for rel, name in staged:
+        data_rel = f"{base}/{name}"
+        with ctx.root.open_parquet(rel) as src:
+            rows, schema = src.metadata.num_rows, src.schema_arrow
+            with ctx.root.parquet_writer(data_rel, schema) as dst:
+                for batch in src.iter_batches(batch_size=BATCH_ROWS):
+                    dst.write_batch(batch)
+        stored = ctx.root.file_record(data_rel)
+        data_sha, size = sha256_of(ctx, data_rel)
+        if stored is None or stored.sha256 != data_sha or stored.rows != rows:
+            ctx.root.delete(base, recursive=True)
+            raise PactlineError(f"copy of {rel} to {base} is corrupt (hash or row count mismatch); nothing was released")
         # sha256 is of the file as stored; readers with access to the keyring decrypt it with any
         # engine that speaks Parquet modular encryption (the footer names version_id as the key)
-        "files": [{"path": DATA, "sha256": data_sha, "bytes": size, "rows": meta.num_rows,
-                   "encryption": "parquet-modular/AES_GCM_V1"}],
+        files.append({"path": name, "sha256": data_sha, "bytes": size, "rows": rows,
+                      "encryption": "parquet-modular/AES_GCM_V1", "version_id": stored.version_id})
+    return output, version, base, now, files, schema
+
+
+def _finish_release(ctx: RunContext, output: Output, version: str, base: str, now: dt.datetime,
+                    files: list[dict[str, Any]], schema: Any, lineage: dict[str, Any], steps: dict[str, Any],
+                    partitioned: bool = False, said: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The manifest, written last (its presence marks the version complete), then the exchange and the ledger."""
+    version_id = files[-1].pop("version_id") if files else None
+    for f in files:
+        f.pop("version_id", None)
+    inputs, ingested, dropped = lineage_inputs(lineage)
+    released = sum(f["rows"] for f in files)
+    manifest = {
+        **manifest_header(ctx, output, version, version_id, now),
+        **({"partitioned": True} if partitioned else {}),
+        "inputs": inputs,
+        "rows": {"ingested": ingested, "released": released},
+        "schema": [{"name": f.name, "type": str(f.type)} for f in schema] if schema is not None else [],
+        "undeclared_columns": dropped,  # dropped at schema mapping: how many, at which positions
+        "transformations": transformations(ctx, output),
+        "steps": steps,
+        "files": files,
     }
-    ctx.root.write_json(f"{base}/{MANIFEST}", manifest)  # last: its presence marks the version complete
-    result = {"output": output_id, "version": version, "version_id": stored.version_id, "path": data_rel,
-              "manifest": f"{base}/{MANIFEST}", "sha256": data_sha, "rows": meta.num_rows, "uri": ctx.root.uri(base)}
+    ctx.root.write_json(f"{base}/{MANIFEST}", manifest)
+    result = {"output": output.id, "version": version, "version_id": version_id, **(said or {}),
+              "manifest": f"{base}/{MANIFEST}", "rows": released, "uri": ctx.root.uri(base)}
     result["exchange"] = export_release(ctx.root, ctx.loaded, output, base, manifest, PartyKeys(ctx.keystore))
     ctx.record("release.published", **result, zone=output.zone, recipient=output.recipient)
     return result
+
+
+def publish(ctx: RunContext, output_id: str, lineage: dict[str, Any], protected: str) -> dict[str, Any]:
+    """Release `protected` (one staging Parquet file) as a new immutable version of `output_id`.
+
+    `lineage` holds what the upstream steps returned (ingest, map_schema, protect, approval, ...).
+    """
+    staged_sha, _ = sha256_of(ctx, protected)
+    output, version, base, now, files, schema = _write_version(ctx, output_id, [(protected, DATA)], staged_sha)
+    # a partitioned dataset's per-partition results stay in the ledger; the reduce steps' come here
+    steps = {k: v for k, v in lineage.items() if k not in ("ingest", "map_schema") and not isinstance(v, list)}
+    return _finish_release(ctx, output, version, base, now, files, schema, lineage, steps,
+                           said={"path": f"{base}/{DATA}", "sha256": files[0]["sha256"]})
+
+
+def publish_parts(ctx: RunContext, output_id: str, lineage: dict[str, Any], combined: dict[str, Any]) -> dict[str, Any]:
+    """Release a partitioned dataset's released parts (combine) as one version, a file per partition."""
+    staged = hashlib.sha256()
+    for rel in combined["parts"]:
+        staged.update(sha256_of(ctx, rel)[0].encode())
+    output, version, base, now, files, schema = _write_version(
+        ctx, output_id, [(rel, rel.rsplit("/", 1)[-1]) for rel in combined["parts"]], staged.hexdigest())
+    steps = {k: v for k, v in lineage.items() if k in ("prepare", "k_classes", "combine", "approve")
+             or k.startswith("approve_")}
+    return _finish_release(ctx, output, version, base, now, files, schema, lineage, steps,
+                           partitioned=True, said={"path": base, "files": len(files)})

@@ -12,6 +12,7 @@ from typing import Any
 
 from pactline.errors import PolicyViolation
 from pactline.pipeline.context import RunContext
+from pactline.pipeline.parts import part
 
 NOT_PERSONAL = {"non_personal", "label"}
 # Transformations after which nothing of the original value is released.
@@ -72,3 +73,10 @@ def scan_pii(ctx: RunContext, dataset_id: str, mapped: str, *, on_undeclared_pii
         )
     return {"dataset": dataset_id, "staging": mapped, "report": report_rel, "findings": found,
             "overrides": overrides}
+
+
+def scan_partition(ctx: RunContext, dataset_id: str, mapped: dict[str, Any], *,
+                   on_undeclared_pii: str = "fail", sample_size: int = 1000) -> dict[str, Any]:
+    out = scan_pii(ctx, dataset_id, mapped["staging"], on_undeclared_pii=on_undeclared_pii, sample_size=sample_size,
+                   report_name=f"pii_scan/{part(mapped['index'])}.json")
+    return {**out, "index": mapped["index"], "partition": mapped["partition"]}

@@ -1,9 +1,9 @@
-"""synthesize and check_synthetic: a synthetic output, trained and gated as the agreement says.
+"""synthesize: a synthetic output, trained as the agreement says.
 
 synthesize trains the agreement's synthesizer on raw (mapped) or protected data, as the output's
 `train_on` says, holding out a share of the real rows for the privacy metrics; the trained model is
-derived data and is stored encrypted like any version. check_synthetic evaluates quality, diagnostic
-and privacy against the agreement's thresholds, then the agreed bias checks on the synthetic rows.
+derived data and is stored encrypted like any version.
+A partitioned dataset's synthesizer trains on a seeded sample of its partitions (synthesize_sample).
 """
 
 from __future__ import annotations
@@ -12,9 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pactline.errors import PolicyViolation
-from pactline.pipeline.check_bias import check_bias
 from pactline.pipeline.context import RunContext
-from pactline.pipeline.gates import open_incident
 from pactline.policy import Policy
 
 HOLDOUT = 0.2
@@ -89,28 +87,20 @@ def _shared_identifiers(ctx: RunContext, paths: Sequence[str], columns: list[str
     return out
 
 
-def check_synthetic(ctx: RunContext, dataset_id: str, output_id: str, synth: dict[str, Any], *,
-                    mapped: str, bias: bool) -> dict[str, Any]:
-    from pactline.synth import SyntheticGateFailed, evaluate
+def synthesize_sample(ctx: RunContext, dataset_id: str, output_id: str, *, mapped: list[dict[str, Any]],
+                      combined: dict[str, Any], training_rows: int) -> dict[str, Any]:
+    """A synthetic output of a partitioned dataset, trained on at most `training_rows` rows sampled from the
+    partitions (raw or released, as `train_on` says); a raw sample of the same size is kept for check_synthetic's
+    bias drift, which compares synthetic group rates with the raw ones."""
+    from pactline.partition.sample import sample_parts
 
-    synthetic_output(ctx, output_id)
-    ds = ctx.agreement.dataset(dataset_id)
-    report = evaluate(ctx.root.read_table(synth["train"]), ctx.root.read_table(synth["holdout"]),
-                      ctx.root.read_table(synth["staging"]), ds, ctx.agreement.privacy.synthetic,
-                      rules=ctx.agreement.quality_rules, seed=0)
-    rel = ctx.reports(dataset_id, f"synthetic_{output_id}.json")
-    ctx.root.write_json(rel, {"output": output_id, "fingerprint": ctx.loaded.fingerprint, **report.to_dict()})
-    failures = [c.describe() for c in report.failed]
-    ctx.record("check.result", dataset=dataset_id, check="synthetic", output=output_id, passed=report.passed,
-               quality=report.quality.get("score"), privacy={k: v for k, v in report.privacy.items()
-                                                            if k != "leaked_by_column"},
-               failures=failures, report=rel)
-    if not report.passed:
-        error = SyntheticGateFailed(report.failed, dataset_id)
-        open_incident(ctx, dataset_id, "gate.synthetic", str(error), rel)
-        raise error
-    result = {"dataset": dataset_id, "output": output_id, "passed": True, "report": rel,
-              "quality": report.quality.get("score"), "privacy": report.privacy, "staging": synth["staging"]}
-    if bias:  # the synthesizer must not erase or exaggerate group differences beyond the agreed drift
-        result["bias"] = check_bias(ctx, dataset_id, mapped, synth["staging"], kind=f"bias_{output_id}")
-    return result
+    params = synthetic_output(ctx, output_id).synthesizer
+    raw = [(m["staging"], m["rows"]) for m in sorted(mapped, key=lambda m: m["index"])]
+    source = raw if params.train_on == "raw" else list(zip(combined["parts"], combined["part_rows"], strict=True))
+    real = sample_parts(ctx.root, source, training_rows, params.seed)
+    reference = ctx.staging(dataset_id, f"raw_sample_{output_id}.parquet")
+    ctx.root.write_table(reference, real if source is raw else sample_parts(ctx.root, raw, training_rows, params.seed))
+    # no synthetic identifier may equal a real one of any partition, sampled or not (raw and released)
+    every = [rel for rel, _ in raw] + list(combined["parts"])
+    return train_and_sample(ctx, dataset_id, output_id, real, also_avoid=every, sampled_from=sum(n for _, n in source),
+                            raw_sample=reference)
