@@ -43,12 +43,8 @@ from pactline.agreement import LoadedAgreement, load_agreement
 from pactline.errors import AgreementError
 from pactline.plan import (
     APPROVE,
-    CHECK_SYNTHETIC,
     LIST_PARTITIONS,
-    PROTECT,
     RECEIVE_SCHEDULE,
-    SUPPRESS,
-    SYNTHESIZE,
     DatasetPlan,
     Plan,
     ReceivePlan,
@@ -58,7 +54,6 @@ from pactline.plan import (
 )
 
 log = logging.getLogger(__name__)
-RELEASE_CANDIDATES = (PROTECT, SUPPRESS)  # the last of these in a dataset's plan is the data to release
 
 OPERATORS = {
     "ingest": IngestOperator,
@@ -137,9 +132,8 @@ def render(loaded: LoadedAgreement, party: str | None = None) -> DAG:
     for ds in plan.datasets:
         with TaskGroup(group_id=ds.id, dag=dag) as group:
             tasks = {}
-            kinds_so_far: dict[str, str] = {}
             for step in ds.steps:
-                full_id = f"{ds.id}.{step.task_id}"
+                inputs = {name: f"{ds.id}.{task_id}" for name, task_id in step.inputs.items()}
                 if step.kind == APPROVE:
                     task = PactlineApprovalOperator(
                         task_id=step.task_id, dag=dag, dataset_id=ds.id, output_id=step.params["output"],
@@ -149,21 +143,15 @@ def render(loaded: LoadedAgreement, party: str | None = None) -> DAG:
                         **common,
                     )
                 elif ds.partitioned:
-                    task = _partitioned_task(dag, ds, step, tasks, dict(kinds_so_far), common)
+                    task = _partitioned_task(dag, ds, step, tasks, inputs, common)
                 else:
                     task = OPERATORS[step.kind](
                         task_id=step.task_id, dag=dag, dataset_id=ds.id, step_params=step.params,
-                        upstream_steps=dict(kinds_so_far), **common,
+                        upstream_steps=inputs, **common,
                     )
                 tasks[step.task_id] = task
                 for up in step.upstream:
                     tasks[up] >> task
-                if step.kind in (SYNTHESIZE, CHECK_SYNTHETIC):
-                    kinds_so_far[step.task_id] = full_id  # one per synthetic output
-                elif step.kind not in ("publish", APPROVE):
-                    kinds_so_far[step.kind] = full_id
-                if step.kind in RELEASE_CANDIDATES:
-                    kinds_so_far["released"] = full_id  # what check_privacy, check_bias and publish see
         del group
     dag.fingerprint = plan.fingerprint  # type: ignore[attr-defined]
     return dag

@@ -8,7 +8,7 @@ without a synthetic output, no approval step when no output needs one).
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from pactline.agreement import LoadedAgreement
@@ -34,6 +34,8 @@ class Step:
     kind: str
     upstream: tuple[str, ...] = ()
     params: dict[str, Any] = field(default_factory=dict)
+    # what the step reads: input name -> task id of the step whose result it is (within the dataset's group)
+    inputs: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -114,9 +116,32 @@ def _release_steps(out: Output, upstream: tuple[str, ...]) -> list[Step]:
     return steps
 
 
+# The steps whose result is the data to release (the last of them in a dataset's plan): what check_privacy,
+# check_bias, synthesize and publish read as "released".
+RELEASE_CANDIDATES = (PROTECT, SUPPRESS)
+
+
+def _with_inputs(steps: list[Step]) -> tuple[Step, ...]:
+    """Each step reads the results of every step before it, by kind (by task id for a synthetic output's steps,
+    one per output), and the data to release as "released"; publish and approval results are nobody's input."""
+    seen: dict[str, str] = {}
+    out = []
+    for step in steps:
+        out.append(replace(step, inputs=dict(seen)))
+        if step.kind in (SYNTHESIZE, CHECK_SYNTHETIC):
+            seen[step.task_id] = step.task_id
+        elif step.kind not in (PUBLISH, APPROVE):
+            seen[step.kind] = step.task_id
+        if step.kind in RELEASE_CANDIDATES:
+            seen["released"] = step.task_id
+    return tuple(out)
+
+
 def _steps(loaded: LoadedAgreement, ds: Dataset) -> tuple[Step, ...]:
-    if ds.source.partitioned:
-        return _partitioned_steps(loaded, ds)
+    return _with_inputs(list(_partitioned_steps(loaded, ds) if ds.source.partitioned else _file_steps(loaded, ds)))
+
+
+def _file_steps(loaded: LoadedAgreement, ds: Dataset) -> tuple[Step, ...]:
     agreement = loaded.agreement
     outputs = agreement.outputs_for(ds.id)
     has_bias = any(b.dataset == ds.id for b in agreement.bias_checks)

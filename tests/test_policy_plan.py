@@ -96,6 +96,13 @@ def test_plan_steps_follow_the_agreement(readmission):
     assert cols["full_name"].partner_name == "Patientenname"
     assert cols["insurance_id"].transformation["normalise"] == ["alnum_only", "upper"]
     assert not any("synthesize" in s.kind for d in plan.datasets for s in d.steps)
+    # the plan says what each step reads; the renderer only wires it: the data to release is the last of
+    # protect/suppress, and no step reads an approval or a publication
+    assert adm.step("check_bias").inputs["released"] == "suppress"
+    assert adm.step("check_bias").inputs["map_schema"] == "map_schema"
+    assert claims.step("publish").inputs["released"] == "protect"
+    assert adm.step("ingest").inputs == {}
+    assert not any(t.startswith(("approve", "publish")) for s in adm.steps for t in s.inputs.values())
 
 
 def test_cli_plan(capsys):

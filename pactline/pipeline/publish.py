@@ -104,7 +104,7 @@ def _write_version(ctx: RunContext, output_id: str, staged: list[tuple[str, str]
 
 def _finish_release(ctx: RunContext, output: Output, version: str, base: str, now: dt.datetime,
                     files: list[dict[str, Any]], schema: Any, lineage: dict[str, Any], steps: dict[str, Any],
-                    partitioned: bool = False, said: dict[str, Any] | None = None) -> dict[str, Any]:
+                    partitioned: bool = False, reported: dict[str, Any] | None = None) -> dict[str, Any]:
     """The manifest, written last (its presence marks the version complete), then the exchange and the ledger."""
     version_id = files[-1].pop("version_id") if files else None
     for f in files:
@@ -123,7 +123,7 @@ def _finish_release(ctx: RunContext, output: Output, version: str, base: str, no
         "files": files,
     }
     ctx.root.write_json(f"{base}/{MANIFEST}", manifest)
-    result = {"output": output.id, "version": version, "version_id": version_id, **(said or {}),
+    result = {"output": output.id, "version": version, "version_id": version_id, **(reported or {}),
               "manifest": f"{base}/{MANIFEST}", "rows": released, "uri": ctx.root.uri(base)}
     result["exchange"] = export_release(ctx.root, ctx.loaded, output, base, manifest, PartyKeys(ctx.keystore))
     ctx.record("release.published", **result, zone=output.zone, recipient=output.recipient)
@@ -140,7 +140,7 @@ def publish(ctx: RunContext, output_id: str, lineage: dict[str, Any], protected:
     # a partitioned dataset's per-partition results stay in the ledger; the reduce steps' come here
     steps = {k: v for k, v in lineage.items() if k not in ("ingest", "map_schema") and not isinstance(v, list)}
     return _finish_release(ctx, output, version, base, now, files, schema, lineage, steps,
-                           said={"path": f"{base}/{DATA}", "sha256": files[0]["sha256"]})
+                           reported={"path": f"{base}/{DATA}", "sha256": files[0]["sha256"]})
 
 
 def publish_parts(ctx: RunContext, output_id: str, lineage: dict[str, Any], combined: dict[str, Any]) -> dict[str, Any]:
@@ -153,4 +153,4 @@ def publish_parts(ctx: RunContext, output_id: str, lineage: dict[str, Any], comb
     steps = {k: v for k, v in lineage.items() if k in ("prepare", "k_classes", "combine", "approve")
              or k.startswith("approve_")}
     return _finish_release(ctx, output, version, base, now, files, schema, lineage, steps,
-                           partitioned=True, said={"path": base, "files": len(files)})
+                           partitioned=True, reported={"path": base, "files": len(files)})
