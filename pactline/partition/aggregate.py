@@ -23,10 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pactline.checks.metrics import MISSING, GroupMetrics, GroupStats, Label, group_labels, positive_mask
-from pactline.protect.suppression import size_histogram
-
-NULL = "\u0000null"  # a null quasi-identifier is a value of its own (as in pactline.protect.suppression)
-SEP = "\u001f"
+from pactline.protect.suppression import NULL, SEP, ClassCounts, class_keys, kept_rows, size_histogram
 
 
 def sum_counts(parts: Iterable[Mapping[str, Mapping[str, int]]]) -> dict[str, dict[str, int]]:
@@ -36,46 +33,6 @@ def sum_counts(parts: Iterable[Mapping[str, Mapping[str, int]]]) -> dict[str, di
         for column, counts in (part or {}).items():
             totals.setdefault(column, Counter()).update(counts)
     return {c: dict(n) for c, n in totals.items()}
-
-
-def class_keys(batch: pa.RecordBatch | pa.Table, qis: list[str]) -> pa.Array:
-    """One text key per row: its quasi-identifier values joined (nulls as a sentinel of their own)."""
-    cols = [pc.fill_null(pc.cast(batch.column(q), pa.string()), NULL) for q in qis]
-    key = cols[0] if len(cols) == 1 else pc.binary_join_element_wise(*cols, SEP)
-    return key.combine_chunks() if isinstance(key, pa.ChunkedArray) else key
-
-
-@dataclass
-class ClassCounts:
-    """Rows per equivalence class (class key -> rows) over `qis`."""
-
-    qis: list[str]
-    sizes: Counter[str] = field(default_factory=Counter)
-
-    def add(self, batch: pa.RecordBatch | pa.Table) -> None:
-        if batch.num_rows == 0:
-            return
-        vc = pc.value_counts(class_keys(batch, self.qis))
-        self.sizes.update(dict(zip(vc.field("values").to_pylist(), vc.field("counts").to_pylist(), strict=True)))
-
-    def merge(self, other: ClassCounts) -> ClassCounts:
-        self.sizes.update(other.sizes)
-        return self
-
-    @property
-    def rows(self) -> int:
-        return sum(self.sizes.values())
-
-    def small(self, k: int) -> set[str]:
-        return {key for key, n in self.sizes.items() if n < k}
-
-    def to_table(self) -> pa.Table:
-        return pa.table({"key": pa.array(list(self.sizes), pa.string()),
-                         "rows": pa.array(list(self.sizes.values()), pa.int64())})
-
-    @classmethod
-    def from_table(cls, qis: list[str], table: pa.Table) -> ClassCounts:
-        return cls(list(qis), Counter(dict(zip(table["key"].to_pylist(), table["rows"].to_pylist(), strict=True))))
 
 
 def class_values(key: str, qis: list[str]) -> dict[str, str | None]:
@@ -143,13 +100,6 @@ class SensitiveValues:
             if value is not None and len(seen) < l:
                 seen.add(value)
         return out
-
-
-def kept_rows(batch: pa.RecordBatch, qis: list[str], small: set[str]) -> pa.Array:
-    """True for the rows whose class is at least k rows large over the whole dataset."""
-    if not small:
-        return pa.array([True] * batch.num_rows, pa.bool_())
-    return pc.invert(pc.is_in(class_keys(batch, qis), value_set=pa.array(sorted(small), pa.string())))
 
 
 @dataclass

@@ -7,26 +7,19 @@ from typing import Any
 
 import pyarrow as pa
 
-from pactline.partition import ClassCounts
 from pactline.pipeline.context import RunContext
+from pactline.protect.suppression import ClassCounts
 
 
 def k_classes(ctx: RunContext, dataset_id: str, protected: list[dict[str, Any]], *, quasi_identifiers: list[str],
               k: int, suppress: bool, max_suppressed_rate: float) -> dict[str, Any]:
     """Sum the partitions' class sizes; decide which classes suppression removes everywhere."""
-    from pactline.protect.suppression import Suppression, size_histogram
-
     total = ClassCounts(list(quasi_identifiers))
     for p in protected:
         total.merge(ClassCounts.from_table(quasi_identifiers, ctx.root.read_table(p["classes"])))
-    below = total.small(k)
-    small = below if suppress else set()
-    rows_in = total.rows
-    removed = sum(total.sizes[c] for c in small)
-    report = Suppression(list(quasi_identifiers), k, rows_in, rows_in - removed, len(total.sizes), len(below),
-                         size_histogram(total.sizes.values(), below=k))
+    small, report = total.suppression(k, suppress=suppress)
     kept_sizes = [n for c, n in total.sizes.items() if c not in small]
-    result = {"dataset": dataset_id, "rows": rows_in - removed, "partitions": len(protected), **report.to_dict(),
+    result = {"dataset": dataset_id, "rows": report.rows_out, "partitions": len(protected), **report.to_dict(),
               "suppress": suppress, "min_class_size": min(kept_sizes, default=None)}
     ctx.record("rows.suppressed" if suppress else "classes.counted", **result)
     if suppress:

@@ -15,11 +15,11 @@ import pyarrow as pa
 from pactline.agreement.model import Dataset
 from pactline.agreement.transformations import Drop, Redact, RedactText
 from pactline.errors import PolicyViolation
-from pactline.partition import ClassCounts
 from pactline.pipeline.context import BATCH_ROWS, RunContext
 from pactline.pipeline.known_identifiers import redact_known_identifiers
 from pactline.pipeline.parts import part
 from pactline.policy import Policy
+from pactline.protect.suppression import ClassCounts
 
 STRICTER = {"drop": Drop, "redact": Redact, "redact_text": RedactText}
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pactline.partition.aggregate import kept_rows
 from pactline.pipeline.context import BATCH_ROWS, RunContext
 from pactline.pipeline.parts import bias_counters, gate_partition, part, partition_agreement, sensitive_values
+from pactline.protect.suppression import kept_rows
 
 
 def release_partition(ctx: RunContext, dataset_id: str, protected: dict[str, Any],

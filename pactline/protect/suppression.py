@@ -20,7 +20,8 @@ import pyarrow.compute as pc
 
 from pactline.errors import PolicyViolation
 
-NULL = "\u0000null"
+NULL = "\u0000null"  # a null quasi-identifier is a value of its own
+SEP = "\u001f"  # between the quasi-identifier values of a class key
 
 
 @dataclass(frozen=True)
@@ -65,20 +66,69 @@ def size_histogram(sizes: Iterable[int], below: int | None = None) -> dict[str, 
     return {str(size): counts[size] for size in sorted(counts)}
 
 
+def class_keys(batch: pa.RecordBatch | pa.Table, qis: list[str]) -> pa.Array:
+    """One text key per row: its quasi-identifier values joined (nulls as a sentinel of their own)."""
+    cols = [pc.fill_null(pc.cast(batch.column(q), pa.string()), NULL) for q in qis]
+    key = cols[0] if len(cols) == 1 else pc.binary_join_element_wise(*cols, SEP)
+    return key.combine_chunks() if isinstance(key, pa.ChunkedArray) else key
+
+
+@dataclass
+class ClassCounts:
+    """Rows per equivalence class (class key -> rows) over `qis`."""
+
+    qis: list[str]
+    sizes: Counter[str] = field(default_factory=Counter)
+
+    def add(self, batch: pa.RecordBatch | pa.Table) -> None:
+        if batch.num_rows == 0:
+            return
+        vc = pc.value_counts(class_keys(batch, self.qis))
+        self.sizes.update(dict(zip(vc.field("values").to_pylist(), vc.field("counts").to_pylist(), strict=True)))
+
+    def merge(self, other: ClassCounts) -> ClassCounts:
+        self.sizes.update(other.sizes)
+        return self
+
+    @property
+    def rows(self) -> int:
+        return sum(self.sizes.values())
+
+    def small(self, k: int) -> set[str]:
+        return {key for key, n in self.sizes.items() if n < k}
+
+    def to_table(self) -> pa.Table:
+        return pa.table({"key": pa.array(list(self.sizes), pa.string()),
+                         "rows": pa.array(list(self.sizes.values()), pa.int64())})
+
+    @classmethod
+    def from_table(cls, qis: list[str], table: pa.Table) -> ClassCounts:
+        return cls(list(qis), Counter(dict(zip(table["key"].to_pylist(), table["rows"].to_pylist(), strict=True))))
+
+    def suppression(self, k: int, *, suppress: bool = True) -> tuple[set[str], Suppression]:
+        """The classes suppression removes (those under k; none when the agreement only counts), and the report."""
+        below = self.small(k)
+        small = below if suppress else set()
+        removed = sum(self.sizes[c] for c in small)
+        return small, Suppression(list(self.qis), k, self.rows, self.rows - removed, len(self.sizes), len(below),
+                                  size_histogram(self.sizes.values(), below=k))
+
+
+def kept_rows(batch: pa.RecordBatch, qis: list[str], small: set[str]) -> pa.Array:
+    """True for the rows whose class is at least k rows large over the whole dataset."""
+    if not small:
+        return pa.array([True] * batch.num_rows, pa.bool_())
+    return pc.invert(pc.is_in(class_keys(batch, qis), value_set=pa.array(sorted(small), pa.string())))
+
+
 def suppress_small_classes(table: pa.Table, quasi_identifiers: list[str], k: int) -> tuple[pa.Table, Suppression]:
     """Drop rows in equivalence classes (over the QIs present in `table`) smaller than k. Nulls form
-    their own value. Returns the kept rows in their original order."""
+    their own value. Returns the kept rows in their original order: the same counting and the same
+    decision as a partitioned dataset's, whose ClassCounts are summed over its partitions."""
     qis = [c for c in quasi_identifiers if c in table.column_names]
     if not qis or table.num_rows == 0:
         return table, Suppression(qis, k, table.num_rows, table.num_rows, 0, 0)
-    # joins never match null to null, so nulls become a sentinel value of their own
-    keys = pa.table({q: pc.fill_null(pc.cast(table[q], pa.string()), NULL) for q in qis})
-    keys = keys.append_column("__row", pa.array(range(table.num_rows), pa.int64()))
-    sizes = keys.group_by(qis, use_threads=False).aggregate([("__row", "count")])
-    small = sizes.filter(pc.less(sizes["__row_count"], k))
-    joined = keys.join(sizes, keys=qis, join_type="left outer", use_threads=False)
-    kept = joined.filter(pc.greater_equal(joined["__row_count"], k))["__row"]
-    kept_idx = pc.take(kept, pc.sort_indices(kept))
-    report = Suppression(qis, k, table.num_rows, len(kept_idx), sizes.num_rows, small.num_rows,
-                         size_histogram(small["__row_count"].to_pylist()))
-    return table.take(kept_idx), report
+    classes = ClassCounts(qis)
+    classes.add(table)
+    small, report = classes.suppression(k)
+    return (table.filter(kept_rows(table, qis, small)) if small else table), report
