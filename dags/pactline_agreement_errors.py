@@ -7,11 +7,7 @@ file that has an import error: the valid agreements' DAGs keep running.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
+from operators.airflow_env import agreements_folder
 from operators.render import raise_agreement_errors
 
-raise_agreement_errors(
-    Path(os.environ.get("PACTLINE_AGREEMENTS", Path(__file__).resolve().parent.parent / "include" / "agreements"))
-)
+raise_agreement_errors(agreements_folder())

@@ -7,12 +7,10 @@ pactline_agreement_errors.py as that file's import error, so they never disable 
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
+from operators.airflow_env import agreements_folder
 from operators.render import build_dags
 
-AGREEMENTS = Path(os.environ.get("PACTLINE_AGREEMENTS", Path(__file__).resolve().parent.parent / "include" / "agreements"))
+AGREEMENTS = agreements_folder()
 
 _dags, _errors = build_dags(AGREEMENTS)
 globals().update(_dags)

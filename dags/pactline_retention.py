@@ -6,31 +6,21 @@ pactline_retention  daily: finish any interrupted purge, then crypto-shred every
 pactline_erasure    triggered with `agreement` (id) and `subject`: rewrites every live version
                     without the subject's rows, shreds the old ones, one receipt each.
 
-Agreements are read from $PACTLINE_AGREEMENTS (default: include/agreements next to this folder).
+The purge judges each version under the agreement text it was made under, as the store recorded it
+(pactline.retention.made_under): moving or deleting an agreement file changes nothing. Agreement files
+are read from $PACTLINE_AGREEMENTS (default: include/agreements next to this folder): by the purge only
+for a version whose text the store did not keep, and by the delivery and erasure tasks.
 Secrets (the KEK, pseudonymisation keys) come through Airflow Variables/Connections.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-from pathlib import Path
 from typing import Any
 
 from airflow.sdk import DAG, Param, task
 
-
-def agreements_folder() -> Path:
-    default = Path(__file__).resolve().parent.parent / "include" / "agreements"
-    return Path(os.environ.get("PACTLINE_AGREEMENTS", default))
-
-
-def _keystore() -> Any:
-    from operators.runtime import airflow_secret
-    from pactline.keys import KeyStore
-
-    return KeyStore(resolver=airflow_secret)
-
+from operators.airflow_env import agreements_folder, keystore, ledger
 
 with DAG(
     dag_id="pactline_retention",
@@ -55,10 +45,16 @@ with DAG(
         from pactline.retention import run_purge
 
         report = run_purge(as_of_date(context), agreements=[agreements_folder()],
-                           dry_run=bool(context["params"].get("dry_run")), keystore=_keystore(),
+                           dry_run=bool(context["params"].get("dry_run")), keystore=keystore(),
                            actor="airflow:pactline_retention.purge_due_versions")
         if report.errors:  # the others were purged; the next run finishes these
             raise PactlineError(f"{len(report.errors)} version(s) could not be purged: " + "; ".join(report.errors))
+        if report.kept:  # the others were purged; these wait for their agreement text (a failed task, not a log line)
+            why: dict[str, list[str]] = {}
+            for k in report.kept:
+                why.setdefault(k["reason"], []).append(k["version_id"])
+            raise PactlineError(f"{len(report.kept)} version(s) kept: "
+                                + "; ".join(f"{', '.join(ids)}: {reason}" for reason, ids in why.items()))
         return report.to_dict()
 
     @task(task_id="settle_deliveries", trigger_rule="all_done")
@@ -68,13 +64,12 @@ with DAG(
         from operators.runtime import as_of_date
         from pactline.delivery.attest import settle
         from pactline.parties import PartyKeys
-        from pactline.recording import open_ledger
         from pactline.retention.due import load_agreements
         from pactline.store import Vault
 
         agreements, _ = load_agreements([agreements_folder()])
-        return settle(agreements, catalog=Vault.open(_keystore()).catalog, ledger=open_ledger(),
-                      today=as_of_date(context), party_keys=PartyKeys(_keystore()),
+        return settle(agreements, catalog=Vault.open(keystore()).catalog, ledger=ledger(),
+                      today=as_of_date(context), party_keys=PartyKeys(keystore()),
                       actor="airflow:pactline_retention.settle_deliveries")
 
     @task(task_id="witness_ledgers", trigger_rule="all_done")
@@ -118,7 +113,7 @@ with DAG(
         mask_secret(params["subject"])  # never in the task log
         loaded = find_agreement(params["agreement"], [agreements_folder()])
         report = run_erasure(loaded, params["subject"], column=params.get("column") or None,
-                             keystore=_keystore(), actor="airflow:pactline_erasure.erase_subject")
+                             keystore=keystore(), actor="airflow:pactline_erasure.erase_subject")
         return report.to_dict()
 
     erase_subject()

@@ -1,9 +1,10 @@
 """Bias expectations on a protected attribute and a binary label: representation, disparate
 impact, demographic-parity difference, and drift of all of these from the raw data.
 
-The numbers come from pactline.checks.metrics (Fairlearn). The drift expectation carries the raw
-data's metrics as its `reference`, so the suite validating the released batch documents the
-baseline it was compared with.
+The numbers come from pactline.checks.metrics (Fairlearn); whether they pass is decided by
+pactline.checks.verdicts, which the partitioned pipeline calls on its summed aggregates too. The drift
+expectation carries the raw data's metrics as its `reference`, so the suite validating the released
+batch documents the baseline it was compared with.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from great_expectations.expectations.metrics.metric_provider import metric_value
 from great_expectations.expectations.metrics.table_metric_provider import TableMetricProvider
 
 from expectations.rendering import SentenceRenderer
-from pactline.checks.metrics import GroupMetrics, drift, group_metrics
+from pactline.checks import verdicts
+from pactline.checks.metrics import GroupMetrics, group_metrics
 
 Label = bool | int | float | str
 
@@ -56,6 +58,13 @@ class _GroupExpectation(SentenceRenderer, BatchExpectation):
                 "rows": m.rows, "disparate_impact": m.disparate_impact, "parity_difference": m.parity_difference,
                 **({"note": m.note} if m.note else {})}
 
+    @staticmethod
+    def _result(verdict: verdicts.Verdict, before: dict[str, Any] | None = None,
+                after: dict[str, Any] | None = None) -> dict[str, Any]:
+        """GX's result of a verdict: its success and observed value; its details between `before` and `after`."""
+        details = {**(before or {}), **verdict.details, **(after or {})}
+        return {"success": verdict.success, "result": {"observed_value": verdict.observed, "details": details}}
+
 
 class ExpectGroupSharesToBeAtLeast(_GroupExpectation):
     """Every group of the protected attribute (nulls included, as '(missing)') has at least `min_share` of rows."""
@@ -69,10 +78,7 @@ class ExpectGroupSharesToBeAtLeast(_GroupExpectation):
     def _validate(self, metrics: dict, runtime_configuration: dict | None = None,
                   execution_engine: Any = None) -> dict[str, Any]:
         m = self._metrics(metrics)
-        observed = m.min_share
-        details = {**self._rates(m), "below": sorted(g for g, s in m.groups.items() if s.share < self.min_share)}
-        return {"success": observed is not None and observed >= self.min_share,
-                "result": {"observed_value": observed, "details": details}}
+        return self._result(verdicts.group_share(m, self.min_share), self._rates(m))
 
 
 class ExpectDisparateImpactToBeAtLeast(_GroupExpectation):
@@ -88,9 +94,7 @@ class ExpectDisparateImpactToBeAtLeast(_GroupExpectation):
     def _validate(self, metrics: dict, runtime_configuration: dict | None = None,
                   execution_engine: Any = None) -> dict[str, Any]:
         m = self._metrics(metrics)
-        observed = m.disparate_impact
-        return {"success": observed is not None and observed >= self.min_ratio,
-                "result": {"observed_value": observed, "details": self._rates(m)}}
+        return self._result(verdicts.disparate_impact(m, self.min_ratio), self._rates(m))
 
 
 class ExpectParityDifferenceToBeAtMost(_GroupExpectation):
@@ -106,9 +110,7 @@ class ExpectParityDifferenceToBeAtMost(_GroupExpectation):
     def _validate(self, metrics: dict, runtime_configuration: dict | None = None,
                   execution_engine: Any = None) -> dict[str, Any]:
         m = self._metrics(metrics)
-        observed = m.parity_difference
-        return {"success": observed is not None and observed <= self.max_difference,
-                "result": {"observed_value": observed, "details": self._rates(m)}}
+        return self._result(verdicts.parity_difference(m, self.max_difference), self._rates(m))
 
 
 class ExpectGroupMetricsToNotDrift(_GroupExpectation):
@@ -128,10 +130,5 @@ class ExpectGroupMetricsToNotDrift(_GroupExpectation):
                   execution_engine: Any = None) -> dict[str, Any]:
         released = self._metrics(metrics)
         raw = GroupMetrics.from_dict(self.reference)
-        d = drift(raw, released)
-        exceeded = [f"{kind} of {g}" for kind in ("share", "positive_rate") for g, v in d[kind].items()
-                    if v > self.max_drift]
-        exceeded += [kind for kind in ("disparate_impact", "parity_difference")
-                     if d[kind] is not None and d[kind] > self.max_drift]
-        details = {"drift": d, "exceeded": exceeded, "raw": self._rates(raw), "released": self._rates(released)}
-        return {"success": not exceeded, "result": {"observed_value": d["max"], "details": details}}
+        return self._result(verdicts.drift(raw, released, self.max_drift),
+                            after={"raw": self._rates(raw), "released": self._rates(released)})

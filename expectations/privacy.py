@@ -1,7 +1,8 @@
 """Privacy expectations: no residual PII in released columns, k-anonymity, l-diversity.
 
 They are GX custom expectations (registered on import) backed by custom metrics computed on the
-pandas batch. None of them puts a value of the data in its result: residual PII is reported by
+pandas batch; whether they pass is decided by pactline.checks.verdicts (shared with the partitioned
+pipeline). None of them puts a value of the data in its result: residual PII is reported by
 row, entity and count (an example's shape at most: letters x/X, digits 9, PII spans as
 placeholders), equivalence classes by counts and size histograms, never by their quasi-identifier
 values (the rarest classes are the people most at risk) nor their sensitive values.
@@ -23,6 +24,7 @@ from great_expectations.expectations.metrics.metric_provider import metric_value
 from great_expectations.expectations.metrics.table_metric_provider import TableMetricProvider
 
 from expectations.rendering import SentenceRenderer
+from pactline.checks import verdicts
 from pactline.protect.suppression import size_histogram
 
 MISSING = "(missing)"
@@ -80,7 +82,7 @@ def residual_pii(values: pd.Series, *, entities: list[str] | None = None, ignore
                          "masked": mask_free_text(replace_spans(uniques[code], hits))})
     rows_with = int(row_hit.sum())
     checked = len(present)
-    return {"rows_checked": checked, "rows_with_pii": rows_with, "rate": rows_with / checked if checked else 0.0,
+    return {"rows_checked": checked, "rows_with_pii": rows_with, "rate": verdicts.pii_rate(rows_with, checked),
             "entities_scanned": wanted, "entity_counts": dict(counts.most_common()), "examples": examples}
 
 
@@ -121,9 +123,9 @@ class ExpectColumnValuesToHaveNoResidualPii(SentenceRenderer, ColumnAggregateExp
     def _validate(self, metrics: dict, runtime_configuration: dict | None = None,
                   execution_engine: Any = None) -> dict[str, Any]:
         found = metrics["column.pactline_residual_pii"]
-        details = {k: v for k, v in found.items() if k != "rate"}
-        return {"success": found["rate"] <= self.max_rate,
-                "result": {"observed_value": found["rate"], "details": details}}
+        v = verdicts.residual_pii(found["rows_with_pii"], found["rows_checked"], self.max_rate)
+        details = {**{k: x for k, x in found.items() if k != "rate"}, **v.details}
+        return {"success": v.success, "result": {"observed_value": v.observed, "details": details}}
 
 
 def _class_keys(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -198,10 +200,9 @@ class ExpectQuasiIdentifiersToBeKAnonymous(SentenceRenderer, BatchExpectation):
     def _validate(self, metrics: dict, runtime_configuration: dict | None = None,
                   execution_engine: Any = None) -> dict[str, Any]:
         found = metrics["table.pactline_equivalence_classes"]
-        smallest = found["min_size"]
-        success = smallest is None or smallest >= self.k  # an empty release singles no one out
-        return {"success": success, "result": {"observed_value": smallest,
-                                               "details": {k: v for k, v in found.items() if k != "min_size"}}}
+        v = verdicts.k_anonymity(found["min_size"], self.k)  # an empty release singles no one out
+        details = {**{k: x for k, x in found.items() if k != "min_size"}, **v.details}
+        return {"success": v.success, "result": {"observed_value": v.observed, "details": details}}
 
 
 class ExpectSensitiveColumnToBeLDiverse(SentenceRenderer, BatchExpectation):
@@ -221,7 +222,8 @@ class ExpectSensitiveColumnToBeLDiverse(SentenceRenderer, BatchExpectation):
     def _validate(self, metrics: dict, runtime_configuration: dict | None = None,
                   execution_engine: Any = None) -> dict[str, Any]:
         found = metrics["table.pactline_equivalence_classes"]
-        smallest = found.get("min_distinct")
-        success = found["rows"] == 0 or (smallest is not None and smallest >= self.l)
-        details = {k: v for k, v in found.items() if k not in ("min_distinct", "classes_below_k", "rows_below_k", "sizes_below_k")}
-        return {"success": success, "result": {"observed_value": smallest, "details": details}}
+        # min_distinct is None exactly when there are no rows (no class): nothing to tell apart, it passes
+        v = verdicts.l_diversity(found.get("min_distinct"), self.l)
+        skip = ("min_distinct", "classes_below_k", "rows_below_k", "sizes_below_k")
+        details = {**{k: x for k, x in found.items() if k not in skip}, **v.details}
+        return {"success": v.success, "result": {"observed_value": v.observed, "details": details}}

@@ -32,6 +32,16 @@ from expectations.privacy import (
 )
 from pactline.agreement.model import Agreement, Column, Dataset, QualityRule
 from pactline.checks.metrics import group_metrics
+from pactline.checks.outcomes import (
+    bias_description,
+    k_anonymity_description,
+    l_diversity_description,
+    mostly_text,
+    residual_pii_description,
+    row_count_description,
+    unique_description,
+)
+from pactline.checks.verdicts import row_count_bounds
 from pactline.errors import PolicyViolation
 
 _INTS = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
@@ -97,13 +107,13 @@ def released_type(column: Column) -> str:
 def rule_expectation(rule: QualityRule, clause: str) -> Expectation:
     """The GX built-in expectation for one quality rule."""
     col, mostly = rule.column, rule.mostly
-    share = "" if mostly == 1 else f" in at least {mostly:.0%} of rows"
+    share = mostly_text(mostly)
     if rule.rule == "not_null":
         return _with(gxe.ExpectColumnValuesToNotBeNull(column=col, mostly=mostly), clause, {"mostly": mostly},
                      f"{col} is never null{share}")
     if rule.rule == "unique":
         return _with(gxe.ExpectColumnValuesToBeUnique(column=col, mostly=mostly), clause, {"mostly": mostly},
-                     f"{col} is unique{share}")
+                     unique_description(col, mostly))
     if rule.rule == "range":
         return _with(gxe.ExpectColumnValuesToBeBetween(column=col, min_value=rule.min, max_value=rule.max,
                                                        mostly=mostly),
@@ -117,10 +127,9 @@ def rule_expectation(rule: QualityRule, clause: str) -> Expectation:
         return _with(gxe.ExpectColumnValuesToMatchRegex(column=col, regex=rule.pattern, mostly=mostly),
                      clause, {"pattern": rule.pattern, "mostly": mostly}, f"{col} matches {rule.pattern}{share}")
     if rule.rule == "row_count":
-        lo = int(rule.min) if rule.min is not None else None
-        hi = int(rule.max) if rule.max is not None else None
+        lo, hi = row_count_bounds(rule.min, rule.max)  # whole rows: at least 100.5 rows is at least 101
         return _with(gxe.ExpectTableRowCountToBeBetween(min_value=lo, max_value=hi), clause,
-                     {"min": lo, "max": hi}, f"row count between {lo} and {hi}")
+                     {"min": lo, "max": hi}, row_count_description(lo, hi))
     raise ValueError(f"unknown quality rule {rule.rule!r}")
 
 
@@ -195,7 +204,7 @@ def privacy_suite(agreement: Agreement, dataset_id: str, present: Sequence[str])
                                                   entities=None if free else STRUCTURED_ENTITIES,
                                                   ignore_patterns=ignore),
             "privacy.max_residual_pii_rate", {"max_rate": p.max_residual_pii_rate},
-            f"{name}: share of values with residual PII at most {p.max_residual_pii_rate}"))
+            residual_pii_description(name, p.max_residual_pii_rate)))
     qis: list[str] = []
     if p.k_anonymity:
         qis = [q for q in p.k_anonymity.quasi_identifiers if q in present]
@@ -203,7 +212,7 @@ def privacy_suite(agreement: Agreement, dataset_id: str, present: Sequence[str])
             k = p.k_anonymity.k
             exps.append(_with(ExpectQuasiIdentifiersToBeKAnonymous(quasi_identifiers=qis, k=k),
                                         "privacy.k_anonymity", {"k": k, "quasi_identifiers": qis},
-                                        f"every combination of {', '.join(qis)} is shared by at least {k} rows"))
+                                        k_anonymity_description(qis, k)))
         else:
             skipped.append(f"k-anonymity: none of the quasi-identifiers {p.k_anonymity.quasi_identifiers} "
                            f"is in dataset {dataset_id}")
@@ -215,7 +224,7 @@ def privacy_suite(agreement: Agreement, dataset_id: str, present: Sequence[str])
             exps.append(_with(
                 ExpectSensitiveColumnToBeLDiverse(quasi_identifiers=qis, sensitive_column=sensitive, l=lv),
                 "privacy.l_diversity", {"l": lv, "sensitive_column": sensitive, "quasi_identifiers": qis},
-                f"{sensitive} takes at least {lv} distinct values among rows sharing {', '.join(qis)}"))
+                l_diversity_description(sensitive, lv, qis)))
         else:
             skipped.append(f"l-diversity: {sensitive} or quasi-identifiers not in dataset {dataset_id}")
     return _suite(suite_name(agreement, dataset_id, "privacy"), exps, skipped=skipped)
@@ -247,23 +256,20 @@ def bias_suite(agreement: Agreement, dataset_id: str, raw: pd.DataFrame | None =
             exps.append(_with(ExpectGroupSharesToBeAtLeast(column=attr, min_share=b.min_group_share,
                                                                      **common),
                                         f"{where}.min_group_share", {"min_share": b.min_group_share},
-                                        f"each {attr} group holds at least {b.min_group_share:.0%} of rows"))
+                                        bias_description(b, attr, "min_group_share")))
             exps.append(_with(ExpectDisparateImpactToBeAtLeast(column=attr, min_ratio=b.min_disparate_impact,
                                                                          **common),
                                         f"{where}.min_disparate_impact", {"min_ratio": b.min_disparate_impact},
-                                        f"{b.label} rate of the lowest {attr} group / highest is at least "
-                                        f"{b.min_disparate_impact}"))
+                                        bias_description(b, attr, "min_disparate_impact")))
             exps.append(_with(ExpectParityDifferenceToBeAtMost(column=attr,
                                                                          max_difference=b.max_parity_difference,
                                                                          **common),
                                         f"{where}.max_parity_difference", {"max_difference": b.max_parity_difference},
-                                        f"{b.label} rate of the highest {attr} group - lowest is at most "
-                                        f"{b.max_parity_difference}"))
+                                        bias_description(b, attr, "max_parity_difference")))
             if raw is not None:
                 reference = group_metrics(raw, attr, b.label, b.positive, b.min_group_size).to_dict()
                 exps.append(_with(ExpectGroupMetricsToNotDrift(column=attr, reference=reference,
                                                                          max_drift=b.max_drift, **common),
                                             f"{where}.max_drift", {"max_drift": b.max_drift},
-                                            f"{attr} shares, {b.label} rates, DI and parity difference move by at "
-                                            f"most {b.max_drift} from raw to released"))
+                                            bias_description(b, attr, "max_drift")))
     return _suite(suite_name(agreement, dataset_id, "bias"), exps)

@@ -1,52 +1,20 @@
-"""Build a core RunContext from an Airflow task context: agreement, clock, data root, keys, ledger."""
+"""Build a core RunContext from an Airflow task context: agreement, clock, data root, keys, ledger (the last three
+through operators.airflow_env, shared with the DAG files and the plugin)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 from typing import Any
 
+from operators.airflow_env import data_root, keystore
 from pactline.agreement import LoadedAgreement, load_agreement
 from pactline.errors import PolicyViolation
-from pactline.keys import SHARED_SECRETS_VARIABLE, KeyStore, decode_secret
 from pactline.parties import PartyKeys
 from pactline.parties.consent import require_consent
 from pactline.pipeline.context import RunContext
 from pactline.pipeline.gates import open_incident
 from pactline.policy import Policy
 from pactline.recording import ledger_recorder
-from pactline.store import DataRoot
-
-
-def airflow_secret(name: str) -> bytes | None:
-    """Secrets through Airflow: a Variable, else a Connection's password, so any secrets backend works."""
-    from airflow.sdk import Connection, Variable
-
-    try:
-        value = Variable.get(name, default=None)
-    except Exception:
-        value = None
-    if value is None:
-        try:
-            value = Connection.get(name).password
-        except Exception:
-            value = None
-    return decode_secret(value, name) if value else None
-
-
-def airflow_shared_secrets() -> str | None:
-    """The deployment's secret-sharing JSON from the Airflow Variable `pactline_shared_secrets`, if set."""
-    from airflow.sdk import Variable
-
-    try:
-        return Variable.get(SHARED_SECRETS_VARIABLE, default=None)
-    except Exception:
-        return None
-
-
-# KeyStore(resolver=airflow_secret) picks this up, so every KeyStore built on Airflow reads the sharing
-# configuration from the Variable first (then PACTLINE_SHARED_SECRETS)
-airflow_secret.shared_secrets = airflow_shared_secrets  # type: ignore[attr-defined]
 
 
 def load_checked(agreement_path: str, parsed_fingerprint: str) -> LoadedAgreement:
@@ -85,19 +53,19 @@ def run_context(agreement_path: str, parsed_fingerprint: str, context: dict[str,
     actor = f"airflow:{ti.dag_id}.{ti.task_id}"
     run_id = context["run_id"]
     recorder = ledger_recorder(loaded, actor=actor, run_id=run_id)
-    keystore = KeyStore(resolver=airflow_secret)
+    keys = keystore()
     ctx = RunContext(
         loaded=loaded,
         run_id=run_id,
         as_of=as_of,
-        root=DataRoot(os.environ.get("PACTLINE_DATA_ROOT")),
-        keystore=keystore,
+        root=data_root(),  # the run binds it to a vault over its own key store
+        keystore=keys,
         recorder=recorder,
         actor=actor,
     )
     try:
         Policy(loaded).require_in_force(as_of)
-        signatures = require_consent(loaded, recorder, party_keys=PartyKeys(keystore))
+        signatures = require_consent(loaded, recorder, party_keys=PartyKeys(keys))
     except PolicyViolation as e:
         ctx.record("step.failed", dataset=dataset_id, step=ti.task_id, error=str(e), error_type=type(e).__name__)
         open_incident(ctx, dataset_id, f"policy.{e.clause}", str(e), "")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -11,20 +10,12 @@ from pactline.agreement import LoadedAgreement
 # record(event, payload): writes one entry to the ledger. Payloads never hold secrets or raw values.
 Recorder = Callable[[str, dict[str, Any]], None]
 
-_lock = threading.Lock()
-_ledgers: dict[str | None, Any] = {}
-
 
 def open_ledger(url: str | None = None) -> Any:
-    """One Ledger per URL per process (opening one creates its tables and signing key on first use)."""
-    from pactline.ledger import Ledger
-    from pactline.ledger.config import resolve_url
+    """One Ledger per URL per process (pactline.ledger.ledger.open_ledger; imported here on first use)."""
+    from pactline.ledger.ledger import open_ledger as shared_ledger
 
-    resolved = resolve_url(url)  # keyed by the resolved URL: PACTLINE_HOME may change between runs
-    with _lock:
-        if resolved not in _ledgers:
-            _ledgers[resolved] = Ledger.open(resolved)
-        return _ledgers[resolved]
+    return shared_ledger(url)
 
 
 def ledger_recorder(loaded: LoadedAgreement, *, actor: str | None, run_id: str | None,

@@ -5,7 +5,7 @@ A task process that starts from a process which imported it starts warm: Airflow
 forks one process per task (from its pool process), so the few seconds of GX import and spaCy load
 are paid once per worker instead of once per task. Two ways to use it:
 
-- a Celery worker: `[celery] celery_config_options = pactline.deploy.celery.CELERY_CONFIG`, which
+- a Celery worker: `[celery] celery_config_options = operators.celery_config.CELERY_CONFIG`, which
   adds this module to Celery's `imports` (loaded in the worker before it forks its pool);
 - any fork server: `multiprocessing` forkserver preload `["pactline.warm"]` (bench/scale.py).
 
@@ -14,12 +14,14 @@ It loads models only from installed packages (no download), as every Pactline ta
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 import pactline.checks.runner  # GX, its expectation registry and Pactline's expectations
-import pactline.pipeline.gates
-import pactline.pipeline.partitioned
-import pactline.pipeline.protect
-import pactline.pipeline.publish
-import pactline.protect  # noqa: F401
+import pactline.pipeline
+import pactline.protect
 from pactline.pii.engine import get_engine
 
+for _step in pkgutil.iter_modules(pactline.pipeline.__path__):  # every step module, whatever steps there are
+    importlib.import_module(f"pactline.pipeline.{_step.name}")
 get_engine()

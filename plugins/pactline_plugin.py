@@ -52,7 +52,7 @@ class LedgerListener:
         if not fingerprint:
             return  # not a Pactline task
         try:
-            from pactline.recording import open_ledger
+            from operators.airflow_env import ledger
 
             payload = {"run_id": ti.run_id, "task_id": ti.task_id, "state": state,
                        "previous_state": str(previous) if previous else None,
@@ -64,8 +64,8 @@ class LedgerListener:
                 payload["hostname"] = ti.hostname
             if error is not None:
                 payload["error"] = error_text(error)
-            open_ledger().append("task.state", agreement_id=ti.dag_id, fingerprint=fingerprint,
-                                 actor=f"airflow:{ti.dag_id}.{ti.task_id}", payload=payload)
+            ledger().append("task.state", agreement_id=ti.dag_id, fingerprint=fingerprint,
+                            actor=f"airflow:{ti.dag_id}.{ti.task_id}", payload=payload)
         except Exception:  # a ledger problem must be visible but must not change the task's outcome
             log.exception("Pactline: could not record task state %s of %s to the ledger", state, ti.task_id)
 
@@ -124,10 +124,10 @@ class RunLedgerListener:
             pactline, fingerprint = run_fingerprint(dag_run)
             if not pactline:
                 return
+            from operators.airflow_env import ledger as process_ledger
             from pactline.ledger.witness import seal
-            from pactline.recording import open_ledger
 
-            ledger = open_ledger()
+            ledger = process_ledger()
             if fingerprint:
                 ledger.append("run.finished", agreement_id=dag_run.dag_id, fingerprint=fingerprint,
                               actor=f"airflow:{dag_run.dag_id}",

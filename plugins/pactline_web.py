@@ -11,6 +11,10 @@ Anonymous requests get 401, users without the permission 403. The decision form 
 signed double-submit token tied to the user (pactline.ui.csrf) and an Origin check. Pages are plain
 server-rendered HTML (no JavaScript) with a strict Content-Security-Policy.
 
+The routes are module-level functions on one APIRouter (`router`); build_app() creates the FastAPI app and
+includes it. Where the agreements, secrets, data root and ledger are comes from operators.airflow_env, as for
+the operators and the DAG files.
+
 Loaded by plugins/pactline_plugin.py on the first request (not by Airflow's plugin loader; see
 .airflowignore), so schedulers and workers never import FastAPI for it.
 """
@@ -21,19 +25,17 @@ import datetime as dt
 import json
 import logging
 import mimetypes
-import os
 import re
-import threading
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from airflow.api_fastapi.app import get_auth_manager
 from airflow.api_fastapi.auth.managers.models.resource_details import AccessView, DagAccessEntity, DagDetails
 from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_dag
-from fastapi import Depends, FastAPI, HTTPException, Request, status
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from operators.airflow_env import agreements_folder, data_root, keystore, ledger
 from pactline.ui import agreements as ui_agreements
 from pactline.ui import approvals as ui_approvals
 from pactline.ui import consent as ui_consent
@@ -60,56 +62,6 @@ DECIDED_NOTICES = {"Approve": "Approved. The release continues; the decision is 
 READ = [Depends(requires_access_dag("GET"))]
 DECIDE = [Depends(requires_access_dag("PUT")),
           Depends(requires_access_dag("PUT", access_entity=DagAccessEntity.HITL_DETAIL))]
-
-
-# -- where things are -------------------------------------------------------------------------------
-
-def agreements_folder() -> Path:
-    default = Path(__file__).resolve().parent.parent / "include" / "agreements"
-    return Path(os.environ.get("PACTLINE_AGREEMENTS", default))
-
-
-def airflow_secret(name: str) -> bytes | None:
-    """A secret from an Airflow Variable or Connection (any secrets backend), as the operators read it."""
-    from pactline.keys import decode_secret
-
-    value = None
-    try:
-        from airflow.models import Variable
-
-        value = Variable.get(name, default_var=None)
-    except Exception:
-        value = None
-    if value is None:
-        try:
-            from airflow.models import Connection
-
-            value = Connection.get_connection_from_secrets(name).password
-        except Exception:
-            value = None
-    return decode_secret(value, name) if value else None
-
-
-_lock = threading.Lock()
-_roots: dict[tuple[str, str], Any] = {}
-
-
-def data_root() -> Any:
-    """The data root, able to decrypt reports (one per configuration per process)."""
-    from pactline.keys import KeyStore, pactline_home
-    from pactline.store import DataRoot, Vault, data_root_url
-
-    key = (data_root_url(), str(pactline_home()))
-    with _lock:
-        if key not in _roots:
-            _roots[key] = DataRoot(key[0], vault=Vault.open(KeyStore(resolver=airflow_secret)))
-        return _roots[key]
-
-
-def ledger() -> Any:
-    from pactline.recording import open_ledger
-
-    return open_ledger()
 
 
 # -- permissions -----------------------------------------------------------------------------------
@@ -213,214 +165,230 @@ def not_found(request: Request, user: Any, what: str) -> HTMLResponse:
     return html(error_page("Not found", what, base=base_of(request), user=user_name(user)), 404)
 
 
+# -- the routes (every one depends on READ or DECIDE: Airflow does not protect plugin routes by itself) ---------
+
+router = APIRouter()
+
+
+@router.get("/", dependencies=READ)
+def home(request: Request) -> RedirectResponse:
+    return RedirectResponse(f"{base_of(request)}/agreements", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.get("/agreements", dependencies=READ)
+def agreements_page(request: Request, user: GetUserDep) -> HTMLResponse:
+    found = ui_agreements.load_folder(agreements_folder())
+    allowed = readable(user, set(found.valid))
+    shown = ui_agreements.AgreementSet({k: v for k, v in found.valid.items() if k in allowed}, found.invalid)
+    consents = {k: ui_consent.consent_of(v) for k, v in shown.valid.items()}
+    body = ui_agreements.render_agreements(shown, now().date(), base=base_of(request),
+                                           show_invalid=may_see_import_errors(user), consents=consents)
+    return html(page("Agreements", body, base=base_of(request), active="agreements", user=user_name(user)))
+
+
+@router.get("/agreements/{dag_id}", dependencies=READ)
+def agreement_page(request: Request, dag_id: str, user: GetUserDep) -> HTMLResponse:
+    loaded = ui_agreements.load_folder(agreements_folder()).get(dag_id)
+    if loaded is None:
+        return not_found(request, user, f"{dag_id} is not the DAG of a valid agreement.")
+    from pactline.delivery.attest import deliveries, delivery_events
+
+    shipped = deliveries(loaded, data_root().vault.catalog.versions(loaded.id), delivery_events(ledger(), loaded.id),
+                         now().date())
+    body = ui_agreements.render_agreement(loaded, now().date(), base=base_of(request),
+                                          consent=ui_consent.consent_of(loaded), delivered=shipped)
+    return html(page(f"Agreement {loaded.id}", body, base=base_of(request), active="agreements",
+                     user=user_name(user)))
+
+
+@router.get("/reviews", dependencies=READ)
+def reviews_page(request: Request, user: GetUserDep, agreement: str | None = None) -> HTMLResponse:
+    base = base_of(request)
+    found = ui_agreements.load_folder(agreements_folder())
+    ids = readable(user, set(found.valid))
+    if agreement:
+        ids &= {agreement}
+    root = data_root()
+    runs = {i: ui_reviews.list_runs(root, i) for i in sorted(ids)}
+    waiting = approvals(ids)
+    pending: dict[tuple[str, str], int] = {}
+    for x in waiting:
+        if x.pending:
+            pending[(x.dag_id, x.run_id)] = pending.get((x.dag_id, x.run_id), 0) + 1
+    body = Html(section("Waiting for approval", ui_approvals.render_waiting_list(waiting, base=base), id_="waiting")
+                + section("Runs and their reports", ui_reviews.render_index(runs, base=base, pending=pending)))
+    return html(page("Reviews", body, base=base, active="reviews", user=user_name(user)))
+
+
+@router.get("/runs/{dag_id}/{run_id:path}", dependencies=READ)
+def run_page(request: Request, dag_id: str, run_id: str, user: GetUserDep,
+             decided: str | None = None) -> HTMLResponse:
+    base = base_of(request)
+    loaded = ui_agreements.load_folder(agreements_folder()).get(dag_id)
+    if loaded is None:
+        return not_found(request, user, f"{dag_id} is not the DAG of a valid agreement.")
+    root = data_root()
+    review = ui_reviews.load_run(root, dag_id, run_id)
+    steps = approvals({dag_id}, review.run_id if review else run_id)
+    if review is None and not steps:
+        return not_found(request, user, f"No reports of run {run_id} of {dag_id} (yet).")
+    can = may_decide(user, dag_id)
+    token = None
+    cookie_token = request.cookies.get(csrf.COOKIE)
+    if can and any(s.pending for s in steps):
+        uid = str(user.get_id())
+        token = cookie_token if csrf.valid_for(csrf_secret(), uid, cookie_token) else csrf.issue(csrf_secret(), uid)
+    real_run = review.run_id if review else run_id
+    pending_task = next((s.task_id for s in steps if s.pending), None)
+    if pending_task:  # what the waiting step obeys, and what the form asks the steward to approve
+        fingerprint = run_fingerprint(dag_id, real_run, pending_task)
+    else:  # what the run obeyed, from its reports
+        fingerprint = (review.fingerprint if review else None) or loaded.fingerprint
+    panel = ui_approvals.render_panel(steps, can_decide=can, action=f"{base}/approvals/{url(dag_id)}",
+                                      csrf_token=token, fingerprint=fingerprint)
+    if decided in DECIDED_NOTICES:  # shown where the #approval anchor lands
+        panel = Html(notice(DECIDED_NOTICES[decided], "ok") + panel)
+    history = ui_approvals.render_ledger_rows(ledger(), dag_id, real_run, base=base)
+    if review is None:
+        review = ui_reviews.RunReview(dag_id, run_id, run_id)
+    body = ui_reviews.render_run(review, fingerprint=fingerprint, approvals=panel, ledger_rows=history,
+                                 on_undeclared=loaded.agreement.privacy.on_undeclared_pii,
+                                 report_url=lambda ag, ds, run, path: f"{base}/reports/{url(ag, ds, run)}/"
+                                                                      + "/".join(url(p) for p in path.split("/")))
+    resp = html(page(f"Review of {dag_id}", body, base=base, active="reviews", user=user_name(user)))
+    if token and token != cookie_token:
+        resp.set_cookie(csrf.COOKIE, token, max_age=csrf.MAX_AGE, path=base or "/", httponly=True,
+                        samesite="strict", secure=request.url.scheme == "https")
+    return resp
+
+
+@router.get("/reports/{dag_id}/{dataset}/{run}/{path:path}", dependencies=READ)
+def report_file(request: Request, dag_id: str, dataset: str, run: str, path: str, user: GetUserDep) -> Response:
+    if not (_ID.match(dag_id) and _ID.match(dataset) and _RUN_FOLDER.match(run) and not run.startswith(".")
+            and ui_reviews.report_path_ok(path)):
+        return not_found(request, user, "No such report.")
+    rel = f"{dag_id}/reports/{dataset}/{run}/{path}"
+    root = data_root()
+    try:
+        if not root.exists(rel) or root.fs.isdir(root.path(rel)):
+            return not_found(request, user, "No such report.")
+        content = root.read_bytes(rel)
+    except Exception as err:
+        log.warning("Pactline: cannot read report %s: %s", rel, err)
+        return not_found(request, user, "This report cannot be read.")
+    media = mimetypes.guess_type(path)[0] or "application/octet-stream"
+    resp = Response(content, media_type=media)
+    resp.headers["Content-Security-Policy"] = REPORT_CSP
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@router.post("/api/v1/keys/{output}/{version_id}", dependencies=READ)
+async def release_key(request: Request, output: str, version_id: str, user: GetUserDep) -> JSONResponse:
+    """A release's data key for its recipient, wrapped to the recipient party's key, while the grant
+    holds (pactline.delivery.key_release). The caller's Airflow user name is the `access:` principal;
+    the body names the party it acts for: {"party": "<party id>"}."""
+    if not same_origin(request):
+        return JSONResponse({"refused": "origin", "message": "request from another site"}, 403)
+    body = await request.body()
+    try:
+        party = json.loads(body or b"{}").get("party") if len(body) <= MAX_FORM_BYTES else None
+    except (ValueError, AttributeError):
+        party = None
+    if not isinstance(party, str) or not _ID.match(party):
+        return JSONResponse({"refused": "request", "message": 'send {"party": "<your party id>"}'}, 400)
+    return key_release_response(output, version_id, party, user)
+
+
+@router.post("/approvals/{dag_id}", dependencies=DECIDE)
+async def decide(request: Request, dag_id: str, user: GetUserDep) -> Response:
+    base = base_of(request)
+    name = user_name(user)
+
+    def refuse(code: int, message: str) -> HTMLResponse:
+        return html(error_page("Decision not recorded", message, base=base, user=name), code)
+
+    if not same_origin(request):
+        return refuse(403, "This form was submitted from another site; nothing was recorded.")
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        return refuse(413, "The form is too large.")
+    form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
+    problem = csrf.check(csrf_secret(), str(user.get_id()), form.get(csrf.FIELD), request.cookies.get(csrf.COOKIE))
+    if problem:
+        return refuse(403, problem)
+    decision, run_id, task_id = form.get("decision"), form.get("run_id") or "", form.get("task_id") or ""
+    comment = ui_approvals.clean_comment(form.get("comment"))
+    try:
+        map_index = int(form.get("map_index", "-1"))
+    except ValueError:
+        return refuse(400, "map_index must be a whole number.")
+    if decision not in (ui_approvals.APPROVE, ui_approvals.REJECT):
+        return refuse(400, "Choose Approve or Reject.")
+    if decision == ui_approvals.REJECT and not comment:
+        return refuse(400, "Say why in the comment when you reject a release.")
+    if not run_id or not task_id or not is_approval_task(dag_id, run_id, task_id, map_index):
+        return refuse(404, "No such Pactline approval step.")
+    fingerprint = run_fingerprint(dag_id, run_id, task_id)
+    if not fingerprint or form.get("fingerprint") != fingerprint:
+        return refuse(409, "The agreement changed since this page was rendered (fingerprint differs); "
+                           "reload the review and decide again.")
+    try:
+        submit_hitl(dag_id, run_id, task_id, map_index, decision, comment, user)
+    except HTTPException as err:
+        return refuse(err.status_code, str(err.detail))
+    try:
+        ledger().append("approval.submitted", agreement_id=dag_id, fingerprint=fingerprint,
+                        actor=f"airflow-ui:{name}",
+                        payload={"run_id": run_id, "task_id": task_id, "decision": decision, "comment": comment,
+                                 "user": name, "user_id": str(user.get_id()), "via": "pactline-ui"})
+    except Exception:
+        log.exception("Pactline: decision on %s/%s/%s accepted by Airflow but not written to the ledger",
+                      dag_id, run_id, task_id)
+        return refuse(500, "Airflow accepted the decision, but it could not be written to the ledger; the "
+                           "approval step records it again when it resumes. Tell the operator.")
+    target = f"{base}/runs/{url(dag_id, run_id)}?decided={url(decision)}#approval"
+    return RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.get("/ledger", dependencies=READ)
+def ledger_page(request: Request, user: GetUserDep, agreement: str | None = None, event: str | None = None,
+                limit: int = 50) -> HTMLResponse:
+    base = base_of(request)
+    found = ui_agreements.load_folder(agreements_folder())
+    lg = ledger()
+    ids = readable(user, set(found.valid) | agreement_ids_in_ledger(lg))
+    if agreement:
+        ids &= {agreement}
+    limit = max(1, min(limit, 500))
+    body = ui_ledger.render_ledger(
+        ui_ledger.status(lg), ui_ledger.recent(lg, limit=limit, agreements=ids, event=event or None),
+        ui_ledger.receipts(data_root(), lg, ids), ui_ledger.event_counts(lg, ids), base=base,
+        url_=f"{base}/ledger", filters={"agreement": agreement, "event": event})
+    return html(page("Ledger", body, base=base, active="ledger", user=user_name(user)))
+
+
+@router.get("/incidents", dependencies=READ)
+def incidents_page(request: Request, user: GetUserDep) -> HTMLResponse:
+    base = base_of(request)
+    found = ui_agreements.load_folder(agreements_folder())
+    lg = ledger()
+    ids = readable(user, set(found.valid) | agreement_ids_in_ledger(lg))
+    # "*": incidents of no one agreement (a witnessed ledger that was truncated): for who may see every DAG
+    ids = ids | ({"*"} if may_see_import_errors(user) else set())
+    entries = [x for ev in ui_incidents.SOURCE_EVENTS for x in lg.entries(event=ev) if x.agreement_id in ids]
+    items = ui_incidents.collect(entries, found.valid)
+    body = ui_incidents.render(items, now(), base=base)
+    return html(page("Incidents", body, base=base, active="incidents", user=user_name(user), refresh_seconds=60))
+
+
 # -- the app -------------------------------------------------------------------------------------------
 
 def build_app() -> FastAPI:
+    """The steward pages' app: the routes above, under the plugin's URL prefix (/pactline)."""
     app = FastAPI(title="Pactline steward pages", docs_url=None, redoc_url=None, openapi_url=None)
-
-    @app.get("/", dependencies=READ)
-    def home(request: Request) -> RedirectResponse:
-        return RedirectResponse(f"{base_of(request)}/agreements", status_code=status.HTTP_303_SEE_OTHER)
-
-    @app.get("/agreements", dependencies=READ)
-    def agreements_page(request: Request, user: GetUserDep) -> HTMLResponse:
-        found = ui_agreements.load_folder(agreements_folder())
-        allowed = readable(user, set(found.valid))
-        shown = ui_agreements.AgreementSet({k: v for k, v in found.valid.items() if k in allowed}, found.invalid)
-        consents = {k: ui_consent.consent_of(v) for k, v in shown.valid.items()}
-        body = ui_agreements.render_agreements(shown, now().date(), base=base_of(request),
-                                               show_invalid=may_see_import_errors(user), consents=consents)
-        return html(page("Agreements", body, base=base_of(request), active="agreements", user=user_name(user)))
-
-    @app.get("/agreements/{dag_id}", dependencies=READ)
-    def agreement_page(request: Request, dag_id: str, user: GetUserDep) -> HTMLResponse:
-        loaded = ui_agreements.load_folder(agreements_folder()).get(dag_id)
-        if loaded is None:
-            return not_found(request, user, f"{dag_id} is not the DAG of a valid agreement.")
-        from pactline.delivery.attest import deliveries, delivery_events
-
-        shipped = deliveries(loaded, data_root().vault.catalog.versions(loaded.id), delivery_events(ledger(), loaded.id),
-                             now().date())
-        body = ui_agreements.render_agreement(loaded, now().date(), base=base_of(request),
-                                              consent=ui_consent.consent_of(loaded), delivered=shipped)
-        return html(page(f"Agreement {loaded.id}", body, base=base_of(request), active="agreements",
-                         user=user_name(user)))
-
-    @app.get("/reviews", dependencies=READ)
-    def reviews_page(request: Request, user: GetUserDep, agreement: str | None = None) -> HTMLResponse:
-        base = base_of(request)
-        found = ui_agreements.load_folder(agreements_folder())
-        ids = readable(user, set(found.valid))
-        if agreement:
-            ids &= {agreement}
-        root = data_root()
-        runs = {i: ui_reviews.list_runs(root, i) for i in sorted(ids)}
-        waiting = approvals(ids)
-        pending: dict[tuple[str, str], int] = {}
-        for x in waiting:
-            if x.pending:
-                pending[(x.dag_id, x.run_id)] = pending.get((x.dag_id, x.run_id), 0) + 1
-        body = Html(section("Waiting for approval", ui_approvals.render_waiting_list(waiting, base=base), id_="waiting")
-                    + section("Runs and their reports", ui_reviews.render_index(runs, base=base, pending=pending)))
-        return html(page("Reviews", body, base=base, active="reviews", user=user_name(user)))
-
-    @app.get("/runs/{dag_id}/{run_id:path}", dependencies=READ)
-    def run_page(request: Request, dag_id: str, run_id: str, user: GetUserDep,
-                 decided: str | None = None) -> HTMLResponse:
-        base = base_of(request)
-        loaded = ui_agreements.load_folder(agreements_folder()).get(dag_id)
-        if loaded is None:
-            return not_found(request, user, f"{dag_id} is not the DAG of a valid agreement.")
-        root = data_root()
-        review = ui_reviews.load_run(root, dag_id, run_id)
-        steps = approvals({dag_id}, review.run_id if review else run_id)
-        if review is None and not steps:
-            return not_found(request, user, f"No reports of run {run_id} of {dag_id} (yet).")
-        can = may_decide(user, dag_id)
-        token = None
-        cookie_token = request.cookies.get(csrf.COOKIE)
-        if can and any(s.pending for s in steps):
-            uid = str(user.get_id())
-            token = cookie_token if csrf.valid_for(csrf_secret(), uid, cookie_token) else csrf.issue(csrf_secret(), uid)
-        real_run = review.run_id if review else run_id
-        pending_task = next((s.task_id for s in steps if s.pending), None)
-        if pending_task:  # what the waiting step obeys, and what the form asks the steward to approve
-            fingerprint = run_fingerprint(dag_id, real_run, pending_task)
-        else:  # what the run obeyed, from its reports
-            fingerprint = (review.fingerprint if review else None) or loaded.fingerprint
-        panel = ui_approvals.render_panel(steps, can_decide=can, action=f"{base}/approvals/{url(dag_id)}",
-                                          csrf_token=token, fingerprint=fingerprint)
-        if decided in DECIDED_NOTICES:  # shown where the #approval anchor lands
-            panel = Html(notice(DECIDED_NOTICES[decided], "ok") + panel)
-        history = ui_approvals.render_ledger_rows(ledger(), dag_id, real_run, base=base)
-        if review is None:
-            review = ui_reviews.RunReview(dag_id, run_id, run_id)
-        body = ui_reviews.render_run(review, fingerprint=fingerprint, approvals=panel, ledger_rows=history,
-                                     on_undeclared=loaded.agreement.privacy.on_undeclared_pii,
-                                     report_url=lambda ag, ds, run, path: f"{base}/reports/{url(ag, ds, run)}/"
-                                                                          + "/".join(url(p) for p in path.split("/")))
-        resp = html(page(f"Review of {dag_id}", body, base=base, active="reviews", user=user_name(user)))
-        if token and token != cookie_token:
-            resp.set_cookie(csrf.COOKIE, token, max_age=csrf.MAX_AGE, path=base or "/", httponly=True,
-                            samesite="strict", secure=request.url.scheme == "https")
-        return resp
-
-    @app.get("/reports/{dag_id}/{dataset}/{run}/{path:path}", dependencies=READ)
-    def report_file(request: Request, dag_id: str, dataset: str, run: str, path: str, user: GetUserDep) -> Response:
-        if not (_ID.match(dag_id) and _ID.match(dataset) and _RUN_FOLDER.match(run) and not run.startswith(".")
-                and ui_reviews.report_path_ok(path)):
-            return not_found(request, user, "No such report.")
-        rel = f"{dag_id}/reports/{dataset}/{run}/{path}"
-        root = data_root()
-        try:
-            if not root.exists(rel) or root.fs.isdir(root.path(rel)):
-                return not_found(request, user, "No such report.")
-            content = root.read_bytes(rel)
-        except Exception as err:
-            log.warning("Pactline: cannot read report %s: %s", rel, err)
-            return not_found(request, user, "This report cannot be read.")
-        media = mimetypes.guess_type(path)[0] or "application/octet-stream"
-        resp = Response(content, media_type=media)
-        resp.headers["Content-Security-Policy"] = REPORT_CSP
-        resp.headers["X-Content-Type-Options"] = "nosniff"
-        resp.headers["Cache-Control"] = "no-store"
-        return resp
-
-    @app.post("/api/v1/keys/{output}/{version_id}", dependencies=READ)
-    async def release_key(request: Request, output: str, version_id: str, user: GetUserDep) -> JSONResponse:
-        """A release's data key for its recipient, wrapped to the recipient party's key, while the grant
-        holds (pactline.delivery.key_release). The caller's Airflow user name is the `access:` principal;
-        the body names the party it acts for: {"party": "<party id>"}."""
-        if not same_origin(request):
-            return JSONResponse({"refused": "origin", "message": "request from another site"}, 403)
-        body = await request.body()
-        try:
-            party = json.loads(body or b"{}").get("party") if len(body) <= MAX_FORM_BYTES else None
-        except (ValueError, AttributeError):
-            party = None
-        if not isinstance(party, str) or not _ID.match(party):
-            return JSONResponse({"refused": "request", "message": 'send {"party": "<your party id>"}'}, 400)
-        return key_release_response(output, version_id, party, user)
-
-    @app.post("/approvals/{dag_id}", dependencies=DECIDE)
-    async def decide(request: Request, dag_id: str, user: GetUserDep) -> Response:
-        base = base_of(request)
-        name = user_name(user)
-
-        def refuse(code: int, message: str) -> HTMLResponse:
-            return html(error_page("Decision not recorded", message, base=base, user=name), code)
-
-        if not same_origin(request):
-            return refuse(403, "This form was submitted from another site; nothing was recorded.")
-        body = await request.body()
-        if len(body) > MAX_FORM_BYTES:
-            return refuse(413, "The form is too large.")
-        form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
-        problem = csrf.check(csrf_secret(), str(user.get_id()), form.get(csrf.FIELD), request.cookies.get(csrf.COOKIE))
-        if problem:
-            return refuse(403, problem)
-        decision, run_id, task_id = form.get("decision"), form.get("run_id") or "", form.get("task_id") or ""
-        comment = ui_approvals.clean_comment(form.get("comment"))
-        try:
-            map_index = int(form.get("map_index", "-1"))
-        except ValueError:
-            return refuse(400, "map_index must be a whole number.")
-        if decision not in (ui_approvals.APPROVE, ui_approvals.REJECT):
-            return refuse(400, "Choose Approve or Reject.")
-        if decision == ui_approvals.REJECT and not comment:
-            return refuse(400, "Say why in the comment when you reject a release.")
-        if not run_id or not task_id or not is_approval_task(dag_id, run_id, task_id, map_index):
-            return refuse(404, "No such Pactline approval step.")
-        fingerprint = run_fingerprint(dag_id, run_id, task_id)
-        if not fingerprint or form.get("fingerprint") != fingerprint:
-            return refuse(409, "The agreement changed since this page was rendered (fingerprint differs); "
-                               "reload the review and decide again.")
-        try:
-            submit_hitl(dag_id, run_id, task_id, map_index, decision, comment, user)
-        except HTTPException as err:
-            return refuse(err.status_code, str(err.detail))
-        try:
-            ledger().append("approval.submitted", agreement_id=dag_id, fingerprint=fingerprint,
-                            actor=f"airflow-ui:{name}",
-                            payload={"run_id": run_id, "task_id": task_id, "decision": decision, "comment": comment,
-                                     "user": name, "user_id": str(user.get_id()), "via": "pactline-ui"})
-        except Exception:
-            log.exception("Pactline: decision on %s/%s/%s accepted by Airflow but not written to the ledger",
-                          dag_id, run_id, task_id)
-            return refuse(500, "Airflow accepted the decision, but it could not be written to the ledger; the "
-                               "approval step records it again when it resumes. Tell the operator.")
-        target = f"{base}/runs/{url(dag_id, run_id)}?decided={url(decision)}#approval"
-        return RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
-
-    @app.get("/ledger", dependencies=READ)
-    def ledger_page(request: Request, user: GetUserDep, agreement: str | None = None, event: str | None = None,
-                    limit: int = 50) -> HTMLResponse:
-        base = base_of(request)
-        found = ui_agreements.load_folder(agreements_folder())
-        lg = ledger()
-        ids = readable(user, set(found.valid) | agreement_ids_in_ledger(lg))
-        if agreement:
-            ids &= {agreement}
-        limit = max(1, min(limit, 500))
-        body = ui_ledger.render_ledger(
-            ui_ledger.status(lg), ui_ledger.recent(lg, limit=limit, agreements=ids, event=event or None),
-            ui_ledger.receipts(data_root(), lg, ids), ui_ledger.event_counts(lg, ids), base=base,
-            url_=f"{base}/ledger", filters={"agreement": agreement, "event": event})
-        return html(page("Ledger", body, base=base, active="ledger", user=user_name(user)))
-
-    @app.get("/incidents", dependencies=READ)
-    def incidents_page(request: Request, user: GetUserDep) -> HTMLResponse:
-        base = base_of(request)
-        found = ui_agreements.load_folder(agreements_folder())
-        lg = ledger()
-        ids = readable(user, set(found.valid) | agreement_ids_in_ledger(lg))
-        # "*": incidents of no one agreement (a witnessed ledger that was truncated): for who may see every DAG
-        ids = ids | ({"*"} if may_see_import_errors(user) else set())
-        entries = [x for ev in ui_incidents.SOURCE_EVENTS for x in lg.entries(event=ev) if x.agreement_id in ids]
-        items = ui_incidents.collect(entries, found.valid)
-        body = ui_incidents.render(items, now(), base=base)
-        return html(page("Incidents", body, base=base, active="incidents", user=user_name(user), refresh_seconds=60))
-
+    app.include_router(router)
     return app
 
 
@@ -431,7 +399,6 @@ def agreement_ids_in_ledger(lg: Any) -> set[str]:
 
 def key_release_response(output: str, version_id: str, party: str, user: Any) -> JSONResponse:
     from pactline.delivery.key_release import KeyRefused, KeyRequest, release_key
-    from pactline.keys import KeyStore
     from pactline.ledger.witness import seal
     from pactline.parties import PartyKeys
     from pactline.recording import ledger_recorder
@@ -447,7 +414,7 @@ def key_release_response(output: str, version_id: str, party: str, user: Any) ->
     recorder = ledger_recorder(loaded, actor=f"api:{user_name(user)}", run_id=None)
     try:
         body = release_key(loaded, KeyRequest(version_id, user_name(user), party), as_of=now().date(),
-                           vault=root.vault, record=recorder, party_keys=PartyKeys(KeyStore(resolver=airflow_secret)))
+                           vault=root.vault, record=recorder, party_keys=PartyKeys(keystore()))
     except KeyRefused as e:
         seal(ledger())  # every release and refusal is covered by a signed, published checkpoint at once
         return JSONResponse({"refused": e.clause, "message": str(e)}, e.status)

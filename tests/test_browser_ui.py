@@ -14,26 +14,30 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import os
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 
-from tests.conftest import REPO, load_generator, signed_copy
+from tests.conftest import (
+    AIRFLOW,
+    PG_SERVER,
+    REPO,
+    LiveAirflow,
+    free_port,
+    live_airflow_env,
+    load_generator,
+    pg_admin,
+    signed_copy,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(570)]
 
@@ -41,7 +45,6 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = REPO / "test-artifacts" / "browser"
-AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 DAG = "readmission-risk"
 APPROVE = "admissions.approve_admissions-release"
 PUBLISH = "admissions.publish_admissions-release"
@@ -58,139 +61,6 @@ parties: []
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(what: str, check: Callable[[], Any], timeout: float, interval: float = 1.0,
-              on_timeout: Callable[[], str] = lambda: "") -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except Exception as err:  # not up yet
-            last = err
-        else:
-            if last:
-                return last
-        time.sleep(interval)
-    raise TimeoutError(f"{what}: not after {timeout:.0f}s (last: {last!r}){on_timeout()}")
-
-
-@dataclass
-class LiveAirflow:
-    base: str
-    root: Path
-    env: dict[str, str]
-    procs: list[subprocess.Popen] = field(default_factory=list)
-    _token: str | None = None
-
-    @property
-    def agreements(self) -> Path:
-        return self.root / "ws" / "agreements"
-
-    def logs(self, lines: int = 25) -> str:
-        out = []
-        for log in sorted(self.root.glob("*.log")):
-            tail = log.read_text(errors="replace").splitlines()[-lines:]
-            out.append(f"\n--- {log.name} ---\n" + "\n".join(tail))
-        return "".join(out)
-
-    def token(self) -> str:
-        if self._token is None:
-            body = self.request("POST", "/auth/token", {"username": "admin", "password": PASSWORDS["admin"]},
-                                auth=False)
-            self._token = body["access_token"]
-        return self._token
-
-    def request(self, method: str, path: str, body: Any = None, *, auth: bool = True) -> Any:
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if auth:
-            headers["Authorization"] = f"Bearer {self.token()}"
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.base + path, data=data, headers=headers, method=method)
-        try:
-            with urllib.request.urlopen(req, timeout=30) as resp:
-                return json.loads(resp.read() or b"null")
-        except urllib.error.HTTPError as err:
-            raise AssertionError(f"{method} {path}: {err.code} {err.read()[:500]!r}") from None
-
-    def task_states(self, run_id: str) -> dict[str, str]:
-        tis = self.request("GET", f"/api/v2/dags/{DAG}/dagRuns/{quote(run_id, safe='')}/taskInstances?limit=100")
-        return {t["task_id"]: t["state"] for t in tis["task_instances"]}
-
-    def stop(self) -> None:
-        """Stop every process started here (and what they started), by id: SIGTERM, then SIGKILL."""
-        import psutil
-
-        family: list[psutil.Process] = []
-        for p in self.procs:
-            try:
-                parent = psutil.Process(p.pid)
-                family += [parent, *parent.children(recursive=True)]
-            except psutil.NoSuchProcess:
-                pass
-        for p in self.procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        _, alive = psutil.wait_procs(family, timeout=20)
-        for proc in alive:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                proc.kill()
-        psutil.wait_procs(alive, timeout=10)
-        for p in self.procs:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                p.wait(timeout=5)
-
-
-PG = os.environ.get("PACTLINE_TEST_POSTGRES_ADMIN", "postgresql://postgres@127.0.0.1:5432")
-
-
-def _pg_admin(sql: str) -> None:
-    import psycopg
-
-    try:
-        with psycopg.connect(f"{PG}/postgres", autocommit=True, connect_timeout=5) as conn:
-            conn.execute(sql)
-    except psycopg.OperationalError as e:
-        raise AssertionError(
-            f"PostgreSQL is needed at {PG} for this test ({e}); start it with "
-            "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`") from None
-
-
-def airflow_env(root: Path, port: int, db_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "PACTLINE"))}
-    env.update({
-        "AIRFLOW_HOME": str(root / "airflow"),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__CORE__PARALLELISM": "3",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,viewer:viewer",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(root / "passwords.json"),
-        # PostgreSQL, not SQLite: a scheduler, DAG processor and API server writing one SQLite file at once
-        # fail now and then with "database is locked" on a loaded machine
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db_url,
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": db_url,  # psycopg 3 serves async too (no asyncpg here)
-        "AIRFLOW__API__HOST": "127.0.0.1",
-        "AIRFLOW__API__PORT": str(port),
-        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
-        "AIRFLOW__API__WORKERS": "1",
-        "AIRFLOW__API__SECRET_KEY": secrets.token_hex(32),
-        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(32),
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(root / "airflow" / "logs"),
-        "PACTLINE_HOME": str(root / "pactline"),
-        "PACTLINE_AGREEMENTS": str(root / "ws" / "agreements"),
-    })
-    return env
-
-
 @pytest.fixture(scope="module")
 def live(tmp_path_factory) -> Iterator[LiveAirflow]:
     root = tmp_path_factory.mktemp("live")
@@ -202,9 +72,9 @@ def live(tmp_path_factory) -> Iterator[LiveAirflow]:
     (root / "airflow").mkdir()
     port = free_port()
     db = f"pactline_browser_{secrets.token_hex(4)}"
-    _pg_admin(f'CREATE DATABASE "{db}"')
-    db_url = f"{PG.replace('postgresql://', 'postgresql+psycopg://', 1)}/{db}"
-    af = LiveAirflow(f"http://127.0.0.1:{port}", root, airflow_env(root, port, db_url))
+    pg_admin(f'CREATE DATABASE "{db}"')
+    db_url = f"{PG_SERVER.replace('postgresql://', 'postgresql+psycopg://', 1)}/{db}"
+    af = LiveAirflow(f"http://127.0.0.1:{port}", root, live_airflow_env(root, port, db_url), PASSWORDS)
     try:
         with (root / "migrate.log").open("w") as log:
             subprocess.run([AIRFLOW, "db", "migrate"], env=af.env, stdout=log, stderr=subprocess.STDOUT, check=True,
@@ -219,7 +89,7 @@ def live(tmp_path_factory) -> Iterator[LiveAirflow]:
         yield af
     finally:
         af.stop()
-        _pg_admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        pg_admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="module")
@@ -284,7 +154,7 @@ def test_steward_approves_a_release_in_the_browser(live, browser):
 
         # the pipeline runs until the production release waits for the steward
         def waiting() -> dict[str, str] | None:
-            states = af.task_states(run_id)
+            states = af.task_states(DAG, run_id)
             return states if states.get(APPROVE) == "awaiting_input" or "failed" in states.values() else None
 
         states = wait_for("the approval step to wait for input", waiting, 300, 3, on_timeout=af.logs)
@@ -324,9 +194,9 @@ def test_steward_approves_a_release_in_the_browser(live, browser):
 
         # the DAG continues: the approval step resumes and the release is published
         wait_for("the release to be published",
-                 lambda: af.task_states(run_id).get(PUBLISH) in ("success", "failed", "skipped"), 180, 2,
+                 lambda: af.task_states(DAG, run_id).get(PUBLISH) in ("success", "failed", "skipped"), 180, 2,
                  on_timeout=af.logs)
-        assert af.task_states(run_id)[PUBLISH] == "success"
+        assert af.task_states(DAG, run_id)[PUBLISH] == "success"
         wait_for("the DAG run to finish", lambda: af.request(
             "GET", f"/api/v2/dags/{DAG}/dagRuns/{quote(run_id, safe='')}")["state"] in ("success", "failed"), 120, 2)
         assert af.request("GET", f"/api/v2/dags/{DAG}/dagRuns/{quote(run_id, safe='')}")["state"] == "success"

@@ -6,19 +6,7 @@ import shutil
 
 import pytest
 
-from tests.conftest import AGREEMENTS, REPO
-
-
-def dagbag(folder, monkeypatch):
-    from airflow.dag_processing.dagbag import DagBag
-
-    monkeypatch.setenv("PACTLINE_AGREEMENTS", str(folder))
-    return DagBag(dag_folder=str(REPO / "dags"), safe_mode=True)
-
-
-def agreement_dags(bag) -> set[str]:
-    """The DAGs built from agreements (Pactline's own DAGs, such as retention, are named pactline_*)."""
-    return {d for d in bag.dag_ids if not d.startswith("pactline_")}
+from tests.conftest import AGREEMENTS, agreement_dags, dagbag
 
 
 def test_dagbag_imports_every_agreement(airflow_home, monkeypatch):

@@ -10,39 +10,12 @@ import pytest
 
 from pactline.agreement import load_agreement
 from pactline.delivery.fetch import fetch_release, received_dir
-from pactline.delivery.key_release import KeyRefused, KeyRequest, release_key, unwrap_key
+from pactline.delivery.key_release import KeyRefused, unwrap_key
 from pactline.delivery.signed_manifest import ManifestRefused, sign_manifest
-from pactline.keys import KeyStore
 from pactline.parties import PartyKeys
-from pactline.pipeline.context import RunContext
-from pactline.pipeline.ingest import ingest
-from pactline.pipeline.map_schema import map_schema
-from pactline.pipeline.protect import protect
-from pactline.pipeline.publish import publish
 from pactline.store import DataRoot
 from pactline.store.exchange import open_exchange, release_dir
-from tests.conftest import amend
-
-AS_OF = dt.date(2027, 1, 1)
-OUTPUT = "transactions-release"
-
-
-class Provider:
-    def __init__(self, workspace, tmp_path, as_of=AS_OF):
-        self.events: list = []
-        self.path = workspace / "agreements" / "fraud.yaml"
-        self.ctx = RunContext(loaded=load_agreement(self.path), run_id="manual__2027-01-01T00:00:00+00:00",
-                              as_of=as_of, root=DataRoot(str(tmp_path / "provider")), keystore=KeyStore(),
-                              recorder=lambda event, payload: self.events.append((event, payload)))
-        ing = ingest(self.ctx, "transactions")
-        mapped = map_schema(self.ctx, "transactions", ing["landing"])
-        prot = protect(self.ctx, "transactions", mapped["staging"])
-        self.release = publish(self.ctx, OUTPUT, {"ingest": ing, "map_schema": mapped, "protect": prot},
-                               prot["staging"])
-
-    def key(self, principal="fraud-lab-analysts", party="fraud-lab", as_of=AS_OF, version_id=None):
-        return release_key(self.ctx.loaded, KeyRequest(version_id or self.release["version_id"], principal, party),
-                           as_of=as_of, vault=self.ctx.vault, record=lambda e, p: self.events.append((e, p)))
+from tests.conftest import OUTPUT, Provider, amend
 
 
 @pytest.fixture

@@ -27,8 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, amend, load_generator
-from tests.test_partition import partitioned_fraud, read_release, split_csv
+from tests.conftest import REPO, amend, load_generator, partitioned_fraud, read_release, split_csv
 
 pytestmark = pytest.mark.slow
 PG = "postgresql://postgres@127.0.0.1:5432"
@@ -272,7 +271,7 @@ def test_two_celery_workers_process_partitions(airflow_home, workspace, tmp_path
         text = json.dumps(manifest)
         assert str(run_folder) not in text and str(workspace) not in text
 
-        from tests.test_e2e import run_dag
+        from tests.conftest import run_dag
 
         monkeypatch.setenv("PACTLINE_SECRET_FRAUD_DETECTION__FRAUD_PSEUDONYM_KEY", PSEUDONYM_KEY)
         single = run_dag(path)

@@ -13,48 +13,9 @@ import pytest
 
 from pactline.agreement import load_agreement
 from pactline.store import DataRoot
-from tests.conftest import amend
+from tests.conftest import amend, raw_values, releases, run_dag
 
 pytestmark = pytest.mark.slow
-HIDDEN = {"pseudonymise", "redact", "drop", "mask", "encrypt"}
-
-
-def run_dag(path, as_of="2027-01-01", approve=()):
-    import os
-
-    from operators.render import render
-
-    os.environ["PACTLINE_AGREEMENTS"] = str(path.parent)  # dag.test registers the DAG from the DAG folder
-
-    dag = render(load_agreement(path))
-    pattern = "|".join(f"{t}$" for t in approve) or None
-    return dag.test(run_conf={"as_of": as_of}, mark_success_pattern=pattern)
-
-
-def releases(agreement_id, run_id):
-    root = DataRoot()
-    out = {}
-    for output in root.ls(f"{agreement_id}/shared"):
-        for version in root.ls(f"{agreement_id}/shared/{output}"):
-            manifest = root.read_json(f"{agreement_id}/shared/{output}/{version}/manifest.json")
-            if manifest["run"]["run_id"] == run_id:
-                out[output] = (manifest, root.read_table(f"{agreement_id}/shared/{output}/{version}/data.parquet"))
-    return out
-
-
-def raw_values(workspace, loaded, dataset_id):
-    """The source's raw values of every column whose content the agreement says must not be released."""
-    import pandas as pd
-
-    ds = loaded.agreement.dataset(dataset_id)
-    src = workspace / "agreements" / ds.source.uri
-    df = pd.read_csv(src, sep=ds.source.delimiter, dtype=str) if ds.source.format == "csv" else pd.read_parquet(src)
-    partner = {canonical: p for p, canonical in ds.schema_mapping.items()}
-    values = set()
-    for name, col in ds.columns.items():
-        if col.transformation.kind in HIDDEN:
-            values |= {str(v).strip() for v in df[partner.get(name, name)].dropna() if len(str(v).strip()) >= 5}
-    return values
 
 
 def assert_no_raw_values(table, values, what):

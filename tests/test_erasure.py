@@ -16,23 +16,7 @@ from pactline.cli.main import main
 from pactline.recording import open_ledger
 from pactline.retention import ErasureError, SubjectMatcher, run_erasure, subject_report, verify_receipts
 from pactline.store import DataRoot, KeyShreddedError, Vault
-from tests.test_retention import populate, protected_outputs, total
-
-
-def emails(path, column, delimiter):
-    with open(path, newline="") as fh:
-        return [row[column] for row in csv.DictReader(fh, delimiter=delimiter)]
-
-
-@pytest.fixture
-def subject(workspace) -> str:
-    """An email in both of the fraud agreement's datasets, spelled as one partner spells it."""
-    data = workspace / "data" / "fraud"
-    bank = emails(data / "transactions.csv", "KLANT_EMAIL", ";")
-    shop = {e.strip().lower() for e in emails(data / "orders.csv", "customer_mail", ",")}
-    both = sorted(e for e in bank if e.strip().lower() in shop)
-    assert both, "sample data has no customer in both datasets"
-    return both[0]
+from tests.conftest import emails, populate, protected_outputs, total
 
 
 def live_cells(vault: Vault, agreement_id: str) -> list[str]:
@@ -116,6 +100,28 @@ def test_subject_report_and_erasure(workspace, subject, capsys):
 
     # asked again: nothing holds the subject any more
     assert run_erasure(ctx.loaded, subject).replaced == []
+
+
+def test_a_rewritten_version_keeps_the_agreement_text_it_was_made_under(workspace, subject):
+    """Erased under an amendment (staging 14 -> 21 days), a version is still purged when the text its
+    rows were made under says: the rewrite keeps the old version's fingerprint and created_at."""
+    import datetime as dt
+
+    from pactline.agreement import load_agreement
+    from pactline.retention import run_purge
+    from tests.conftest import amend
+
+    ctx = populate(workspace)
+    path = workspace / "agreements" / "fraud.yaml"
+    amend(path, path.read_text().replace("staging_days: 14", "staging_days: 21"))
+    report = run_erasure(load_agreement(path), subject)
+    new = [ctx.vault.catalog.get(r["new"]) for r in report.replaced]
+    assert {v.fingerprint for v in new} == {ctx.loaded.fingerprint}
+    staging = {v.version_id for v in new if v.area == "staging"}
+    assert staging
+    today = dt.datetime.now(dt.UTC).date()
+    purged = run_purge(today + dt.timedelta(days=14), agreements=[workspace / "agreements"])
+    assert staging <= {d["version_id"] for d in purged.due} and not purged.errors and not purged.kept
 
 
 def test_copies_of_erased_versions_stay_unreadable(workspace, subject, tmp_path):

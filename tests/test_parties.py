@@ -161,7 +161,7 @@ def test_a_key_swapped_into_the_agreement_for_this_deployments_party_is_caught(f
 
 
 def test_run_refuses_an_unsigned_version_with_an_incident(airflow_home, workspace):
-    from tests.test_e2e import releases, run_dag
+    from tests.conftest import releases, run_dag
 
     path = workspace / "agreements" / "fraud.yaml"
     signature_path(path, "fraud-lab").unlink()

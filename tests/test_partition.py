@@ -20,56 +20,11 @@ from pactline.plan import build_plan
 from pactline.protect.suppression import suppress_small_classes
 from pactline.sources import SourceRoot
 from pactline.store import DataRoot
-from tests.conftest import amend
-
-# the fraud agreement's pseudonymisation key (random-looking, as every key must be)
-PSEUDONYM_KEY = "6f097639ef94ae1d85683a2f848504477c645059540e7ffc05ce3df7adcabb7a"
+from tests.conftest import PSEUDONYM_KEY, amend, partitioned_fraud, read_release, split_csv
 
 
 def root_at(folder: Path) -> SourceRoot:
     return SourceRoot("provider", str(folder), "test")
-
-
-# -- helpers shared with test_distributed ------------------------------------------------------
-
-
-def split_csv(src: Path, folder: Path, parts: int, sep: str = ";") -> list[Path]:
-    """The rows of `src` as `parts` CSV files with a header each, in order."""
-    df = pd.read_csv(src, sep=sep, dtype=str, keep_default_na=False)
-    folder.mkdir(parents=True, exist_ok=True)
-    size = -(-len(df) // parts)
-    out = []
-    for i in range(parts):
-        path = folder / f"part-{i:03d}.csv"
-        df.iloc[i * size:(i + 1) * size].to_csv(path, sep=sep, index=False)
-        out.append(path)
-    return out
-
-
-def partitioned_fraud(agreements: Path, parts_glob: str | None, *, synthetic: bool = False) -> Path:
-    """fraud.yaml without the synthetic output; with `parts_glob`, transactions read from those files."""
-    path = agreements / "fraud.yaml"
-    text = path.read_text()
-    if not synthetic and "  - id: transactions-synthetic" in text:
-        text = text[:text.index("  - id: transactions-synthetic")] + text[text.index("  - id: orders-release"):]
-    if parts_glob:
-        text = text.replace("source: {uri: ../data/fraud/transactions.csv, format: csv, delimiter: \";\"}",
-                            f"source: {{uri: \"{parts_glob}\", format: csv, delimiter: \";\"}}")
-        assert parts_glob in text
-    amend(path, text)
-    return path
-
-
-def read_release(agreement_id: str, output: str, run_id: str, root: DataRoot | None = None):
-    """(manifest, table) of the version `run_id` released of `output`, whatever its files."""
-    root = root or DataRoot()
-    for version in root.ls(f"{agreement_id}/shared/{output}"):
-        base = f"{agreement_id}/shared/{output}/{version}"
-        manifest = root.read_json(f"{base}/manifest.json")
-        if manifest["run"]["run_id"] == run_id:
-            tables = [root.read_table(f"{base}/{f['path']}") for f in manifest["files"]]
-            return manifest, pa.concat_tables(tables)
-    raise AssertionError(f"no release of {output} by run {run_id}")
 
 
 # -- discovery ---------------------------------------------------------------------------------
@@ -220,7 +175,8 @@ def test_uniqueness_over_buckets_counts_what_gx_counts_on_the_whole_column(tmp_p
     with root.parquet_writer("u/unique.parquet", pa.schema([("value", pa.string())])) as w:
         groups = write_buckets(w, unique, buckets)
     assert len(groups) == min(buckets, 300) and groups == sorted(groups)  # one row group per non-empty bucket
-    assert count_duplicates(root, "c", [{"path": "u/unique.parquet", "buckets": groups}], buckets).unique_share == 1.0
+    found = count_duplicates(root, "c", [{"path": "u/unique.parquet", "buckets": groups}], buckets)
+    assert (found.rows, found.duplicated_rows, found.duplicated_values) == (300, 0, 0)
 
 
 # -- the plan ----------------------------------------------------------------------------------
@@ -432,7 +388,7 @@ def test_synthetic_identifiers_equal_no_real_one_in_any_partition(workspace, tmp
 
 @pytest.mark.slow
 def test_partitioned_dag_releases_what_one_file_releases(airflow_home, workspace, monkeypatch):
-    from tests.test_e2e import run_dag
+    from tests.conftest import run_dag
 
     monkeypatch.setenv("PACTLINE_SECRET_FRAUD_DETECTION__FRAUD_PSEUDONYM_KEY", PSEUDONYM_KEY)
     data = workspace / "data" / "fraud"
@@ -480,7 +436,7 @@ def test_partitioned_dag_releases_what_one_file_releases(airflow_home, workspace
 def test_partitioned_synthetic_release_equals_the_one_file_release(airflow_home, workspace, monkeypatch):
     """A dataset no larger than the training sample trains on every released row, in order: the same
     synthetic rows as the one-file run, gated the same way, published as one file."""
-    from tests.test_e2e import run_dag
+    from tests.conftest import run_dag
 
     monkeypatch.setenv("PACTLINE_SECRET_FRAUD_DETECTION__FRAUD_PSEUDONYM_KEY", PSEUDONYM_KEY)
     data = workspace / "data" / "fraud"

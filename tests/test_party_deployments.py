@@ -6,9 +6,7 @@ from __future__ import annotations
 import pytest
 
 from pactline.recording import open_ledger
-from tests.conftest import AGREEMENTS
-from tests.test_dags import agreement_dags, dagbag
-from tests.test_delivery import OUTPUT, Provider
+from tests.conftest import AGREEMENTS, OUTPUT, Provider, agreement_dags, dagbag
 
 
 def test_each_party_renders_only_its_own_part(airflow_home, monkeypatch):

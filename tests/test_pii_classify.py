@@ -13,7 +13,8 @@ import pytest
 from faker import Faker
 
 from pactline.pii.classify import classify_table, name_hint
-from pactline.pii.engine import get_engine, offline_tld_extractor
+from pactline.pii.engine import get_engine
+from pactline.pii.offline import offline_tld_extractor
 from pactline.pii.recognizers import luhn_ok
 
 ROWS = 120

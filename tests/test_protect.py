@@ -13,33 +13,10 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from pactline.agreement.model import Column, Dataset
 from pactline.errors import DataError, PolicyViolation
-from pactline.keys import KeyStore
 from pactline.protect import ColumnAction, decrypt_column, protect_column, protect_table
 from pactline.protect.hashing import Hmac256
-
-PSEUDO_KEY = bytes(range(32))
-ENC_KEY = bytes(range(100, 132))
-
-
-# -- builders (also used by test_protect_streaming) ---------------------------------------------
-
-
-def fixed_keys(pseudo: bytes = PSEUDO_KEY, enc: bytes = ENC_KEY) -> KeyStore:
-    secrets = {"pseudonymisation": pseudo, "encryption": enc}
-    return KeyStore(resolver=secrets.get)
-
-
-def col(transformation: dict[str, Any], type: str = "string", **extra: Any) -> Column:
-    return Column.model_validate(
-        {"type": type, "category": "quasi_identifier", "legal_basis": "consent", "transformation": transformation,
-         **extra}
-    )
-
-
-def dataset(columns: dict[str, Column], id: str = "ds") -> Dataset:
-    return Dataset(id=id, provider="p", source={"uri": "x.parquet", "format": "parquet"}, columns=columns)
+from tests.conftest import PSEUDO_KEY, col, dataset, fixed_keys, token  # the builders test_protect_streaming shares
 
 
 def run(values: Any, transformation: dict[str, Any], type: str = "string", **kw: Any) -> list[Any] | None:
@@ -47,11 +24,6 @@ def run(values: Any, transformation: dict[str, Any], type: str = "string", **kw:
     extra = {k: kw.pop(k) for k in ("pii_entity",) if k in kw}
     out = protect_column(arr, "c", col(transformation, type, **extra), keys=kw.pop("keys", fixed_keys()), **kw)
     return None if out is None else out.to_pylist()
-
-
-def token(text: str, key: bytes = PSEUDO_KEY, length: int = 32, prefix: str = "") -> str:
-    """Independent reference: stdlib HMAC-SHA256."""
-    return prefix + hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()[:length]
 
 
 # -- keep / drop / redact -------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from pactline.protect import (
     protect_parquet,
     protect_table,
 )
-from tests.test_protect import col, dataset, fixed_keys, token
+from tests.conftest import col, dataset, fixed_keys, token
 
 
 def _dataset():

@@ -1,8 +1,9 @@
 """The retention and erasure DAGs through real Airflow (dag.test on SQLite).
 
 With a clock past the fraud agreement's expiry plus grace, the daily retention DAG removes every
-fraud version and nothing of the readmission agreement (whose retention runs for years), and its
-receipts verify. The erasure DAG does what `pactline erase` does.
+fraud version (its agreement file moved out of the DAG's folder meanwhile) and nothing of the
+readmission agreement (whose retention runs for years), and its receipts verify. The erasure DAG
+does what `pactline erase` does.
 """
 
 from __future__ import annotations
@@ -17,9 +18,7 @@ import pytest
 from pactline.recording import open_ledger
 from pactline.retention import subject_report, verify_receipts
 from pactline.store import DataRoot, default_vault
-from tests.conftest import REPO, amend
-from tests.test_erasure import subject  # noqa: F401 - fixture
-from tests.test_retention import populate, total
+from tests.conftest import REPO, amend, populate, total
 
 pytestmark = pytest.mark.slow
 
@@ -55,6 +54,8 @@ def test_retention_dag_past_expiry_removes_every_due_version_and_nothing_else(ai
     assert {v.zone for v in kept} >= {"landing", "staging", "sandbox", "production"}
 
     os.environ["PACTLINE_AGREEMENTS"] = str(workspace / "agreements")  # read by the task at run time
+    # moved out of the folder the DAG reads: the purge follows the text the store kept for each version
+    (workspace / "agreements" / "fraud.yaml").rename(workspace / "fraud-moved.yaml")
     dags = load_dags()
     # fraud expires 2027-12-31 with 14 days of grace: due from 2028-01-15
     run = dags.retention_dag.test(logical_date=dt.datetime(2028, 1, 15, 3, tzinfo=dt.UTC))
@@ -84,7 +85,30 @@ def test_retention_dag_past_expiry_removes_every_due_version_and_nothing_else(ai
     assert len(root.ls("fraud-detection/receipts")) == total(fraud)
 
 
-def test_erasure_dag(airflow_home, workspace, subject):  # noqa: F811 - fixture
+def test_retention_dag_fails_naming_versions_whose_agreement_text_is_known_nowhere(airflow_home, workspace):
+    """No stored text and no agreement file with the version's fingerprint: the versions are kept and the
+    purge task fails (a log line is easy to miss); the file back in $PACTLINE_AGREEMENTS stands in for the text."""
+    from pactline.parties.history import SignedVersions
+
+    fraud = populate(workspace, "fraud")
+    vault = default_vault()
+    with SignedVersions(vault.catalog.db.url).db.transaction() as tx:  # a store whose history was lost
+        tx.run("DELETE FROM pactline_agreement_texts")
+    path = workspace / "agreements" / "fraud.yaml"
+    path.rename(workspace / "fraud.yaml")
+    os.environ["PACTLINE_AGREEMENTS"] = str(workspace / "agreements")
+    dags = load_dags()
+    run = dags.retention_dag.test(logical_date=dt.datetime(2028, 1, 15, 3, tzinfo=dt.UTC))
+    assert "fail" in str(run.get_task_instance("purge_due_versions").state).lower()
+    assert {v.state for v in vault.catalog.versions(fraud.loaded.id)} == {"live"}
+
+    (workspace / "fraud.yaml").rename(path)
+    assert ok(dags.retention_dag.test(logical_date=dt.datetime(2028, 1, 16, 3, tzinfo=dt.UTC)))
+    assert {v.state for v in vault.catalog.versions(fraud.loaded.id)} == {"purged"}
+    assert verify_receipts().ok
+
+
+def test_erasure_dag(airflow_home, workspace, subject):
     ctx = populate(workspace, "fraud")
     assert subject_report(ctx.loaded, subject)
     os.environ["PACTLINE_AGREEMENTS"] = str(workspace / "agreements")

@@ -14,8 +14,7 @@ import pytest
 
 from pactline.agreement import load_agreement
 from pactline.store import DataRoot
-from tests.conftest import amend
-from tests.test_e2e import raw_values, releases, run_dag
+from tests.conftest import amend, raw_values, releases, run_dag
 
 pytestmark = pytest.mark.slow
 BUCKET = "pactline-test"

@@ -21,8 +21,18 @@ from pathlib import Path
 import pytest
 
 from pactline.cli.main import main
-from tests.conftest import AGREEMENTS, load_generator
-from tests.test_browser_ui import AIRFLOW, LiveAirflow, _pg_admin, airflow_env, free_port, wait_for
+from tests.conftest import (
+    AGREEMENTS,
+    AIRFLOW,
+    LiveAirflow,
+    Provider,
+    free_port,
+    intruder,
+    live_airflow_env,
+    load_generator,
+    pg_admin,
+    wait_for,
+)
 
 pytestmark = pytest.mark.slow
 PACTLINE = str(Path(sys.executable).with_name("pactline"))
@@ -39,8 +49,6 @@ def fetch(output: str, env: dict[str, str], user: str) -> subprocess.CompletedPr
 
 
 def test_provider_and_recipient_on_two_deployments(tmp_path, monkeypatch):
-    from tests.test_delivery import Provider
-
     provider_home, recipient_home, exchange = tmp_path / "nordbank", tmp_path / "fraud-lab", tmp_path / "exchange"
     ws = tmp_path / "ws"
     (ws / "agreements").mkdir(parents=True)
@@ -70,15 +78,15 @@ def test_provider_and_recipient_on_two_deployments(tmp_path, monkeypatch):
     (root / "airflow").mkdir(parents=True)
     (root / "passwords.json").write_text(json.dumps(PASSWORDS))
     port, db = free_port(), f"pactline_deploy_{secrets.token_hex(4)}"
-    _pg_admin(f'CREATE DATABASE "{db}"')
+    pg_admin(f'CREATE DATABASE "{db}"')
     db_url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{db}"
-    env = airflow_env(root, port, db_url)
+    env = live_airflow_env(root, port, db_url)
     env.update({"AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(f"{u}:{'admin' if u == 'admin' else 'viewer'}"
                                                                      for u in PASSWORDS),
                 "PACTLINE_HOME": str(provider_home), "PACTLINE_AGREEMENTS": str(ws / "agreements"),
                 "PACTLINE_EXCHANGE": str(exchange), "PACTLINE_PARTY": "nordbank",
                 "PACTLINE_DATA_ROOT": provider.ctx.root.url})
-    af = LiveAirflow(f"http://127.0.0.1:{port}", root, env)
+    af = LiveAirflow(f"http://127.0.0.1:{port}", root, env, PASSWORDS)
     try:
         with (root / "migrate.log").open("w") as log:
             subprocess.run([AIRFLOW, "db", "migrate"], env=env, stdout=log, stderr=subprocess.STDOUT, check=True,
@@ -113,7 +121,7 @@ def test_provider_and_recipient_on_two_deployments(tmp_path, monkeypatch):
         assert gone.returncode == 1 and "HTTP 410" in gone.stderr, gone.stdout + gone.stderr
     finally:
         af.stop()
-        _pg_admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        pg_admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
     # each ledger holds its own side: the provider's key releases and refusals, the recipient's receipt
     from pactline.ledger import Ledger
@@ -131,7 +139,6 @@ def test_provider_and_recipient_on_two_deployments(tmp_path, monkeypatch):
     # release); then the provider's ledger loses its tail: the recipient's witness catches it
     from pactline.ledger.witness import TRUNCATED, seal, witness
     from pactline.store.exchange import open_exchange
-    from tests.test_witness import intruder
 
     monkeypatch.setenv("PACTLINE_HOME", str(recipient_home))  # (each ledger signs with its own home's key)
     with Ledger.open(f"sqlite:///{recipient_home / 'ledger.sqlite'}") as mine:

@@ -9,10 +9,11 @@ import re
 import pytest
 
 from pactline.agreement import load_agreement, load_text
+from pactline.charts import Html, bar_chart, e, score_chart
 from pactline.ledger import Ledger
 from pactline.store import DataRoot
 from pactline.ui import agreements, approvals, csrf, incidents, ledger_view, reviews
-from pactline.ui.html import Html, bar_chart, countdown, e, page, score_chart
+from pactline.ui.html import countdown, page
 
 HOSTILE = '<script>alert("x")</script>'
 

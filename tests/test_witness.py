@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import json
-import sqlite3
 import sys
 import threading
 import types
@@ -40,6 +39,7 @@ from pactline.ledger.witness import (
     witness,
 )
 from pactline.store.exchange import ledger_dir, open_exchange
+from tests.conftest import intruder
 
 PROVIDER, RECIPIENT = "nordbank", "fraud-lab"
 REPO = Path(__file__).resolve().parent.parent
@@ -86,14 +86,6 @@ def publish(lg: Ledger, exchange) -> None:
 
 def look(recipient: Ledger, exchange, **kw):
     return witness(PROVIDER, ledger=recipient, exchange=exchange, own_party=RECIPIENT, **kw)
-
-
-def intruder(db: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(db, isolation_level=None)
-    for table in ("ledger_entries", "ledger_checkpoints"):
-        for op in ("update", "delete"):
-            conn.execute(f"DROP TRIGGER IF EXISTS {table}_no_{op}")
-    return conn
 
 
 def drop_latest(exchange) -> None:

@@ -7,6 +7,10 @@
     gate(result) -> result, or raises CheckFailed
     write_summary(results, out_dir, *, agreement, dataset_id, run_id) -> (summary.json, summary.html)
 
+Each rule's pass condition and observed value are decided once, in pactline.checks.verdicts (one pure function
+per rule; the GX expectations call them); pactline.checks.outcomes dresses them as the Outcomes a partitioned
+dataset's reduce steps report from summed aggregates.
+
 Names are resolved lazily: importing GX costs seconds, and `pactline bias` (metrics only) needs none of it.
 """
 

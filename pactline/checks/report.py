@@ -18,12 +18,11 @@ from typing import Any
 
 from pactline.agreement.loader import LoadedAgreement, fingerprint
 from pactline.agreement.model import Agreement
+from pactline.charts import RAW_COLOUR, RELEASED_COLOUR, bar_chart  # the same charts the steward pages draw
 from pactline.checks.result import CheckResult, Outcome, fmt, json_safe, without_values
-from pactline.ui.html import bar_chart  # the same inline-SVG chart the steward pages draw
 
 SUMMARY_JSON = "summary.json"
 SUMMARY_HTML = "summary.html"
-RAW_COLOUR, RELEASED_COLOUR = "#8c96a8", "#2f6db5"
 
 
 def _unwrap(agreement: Agreement | LoadedAgreement) -> tuple[Agreement, str]:
@@ -235,4 +234,4 @@ def render_html(data: Mapping[str, Any]) -> str:
     return "\n".join(parts)
 
 
-__all__ = ["CheckResult", "Outcome", "bar_chart", "render_html", "summary", "thresholds", "write_summary"]
+__all__ = ["CheckResult", "Outcome", "render_html", "summary", "thresholds", "write_summary"]

@@ -28,6 +28,7 @@ from great_expectations.expectations.registry import get_expectation_impl
 
 import expectations  # noqa: F401  - registers the custom expectations and metrics
 from pactline.checks.result import CheckResult, Outcome, json_safe, without_values
+from pactline.checks.verdicts import passing_share
 from pactline.withheld import WITHHELD, withhold_values
 
 SITE = "pactline"
@@ -176,7 +177,7 @@ def outcome_of(result: Any) -> Outcome:
     if "element_count" in res and observed is None and "unexpected_count" in res:
         # map expectations: the share of non-null values that pass, comparable with `mostly`
         element = res["element_count"] - res.get("missing_count", 0)  # not_null reports no missing_count
-        observed = 1.0 - res["unexpected_count"] / element if element else 1.0
+        observed = passing_share(element, res["unexpected_count"])  # what GX compared with `mostly`
         details.update({k: res[k] for k in ("element_count", "unexpected_count", "missing_count") if k in res})
     error = _error(result)
     if error:

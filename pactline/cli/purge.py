@@ -1,7 +1,12 @@
 """`pactline purge`: crypto-shred every version past its retention, each with a signed receipt.
 
+Each version is judged under the agreement text it was made under, as the store recorded it, so the
+working directory and the agreement files do not matter; --agreements only stands in for a text the
+store did not keep. A version whose text is known nowhere is kept and named on stderr.
+
 Exit codes follow pactline.cli.main: 0 done (or nothing due), 1 some version could not be purged
-(the others were; rerun to finish), 2 bad input.
+(the others were; rerun to finish) or was kept because its agreement text is known nowhere (give
+that agreement file with --agreements), 2 bad input.
 """
 
 from __future__ import annotations
@@ -27,15 +32,15 @@ def _purge(args: argparse.Namespace) -> int:
             print(f"{verb} {d['version_id']} {d['base']} ({d['clause']}, due {d['due']})")
         for path in report.receipts:
             print(f"receipt {path}")
-        for vid in report.kept_unknown_agreement:
-            print(f"kept {vid}: no agreement file describes its agreement", file=sys.stderr)
+        for kept in report.kept:
+            print(f"kept {kept['version_id']} {kept['base']}: {kept['reason']}", file=sys.stderr)
         for e in report.agreement_errors:
-            print(f"agreement not used: {e}", file=sys.stderr)
+            print(f"agreement file not used: {e}", file=sys.stderr)
         if not report.due and not report.finished:
             print(f"nothing due on {as_of}")
     for e in report.errors:
         print(f"error: {e}", file=sys.stderr)
-    return 1 if report.errors else 0
+    return 1 if report.errors or report.kept else 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,6 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="the retention clock, YYYY-MM-DD (default: today, UTC)")
     p.add_argument("--dry-run", action="store_true", help="list what is due; change nothing")
     p.add_argument("--agreements", action="append", metavar="PATH",
-                   help="agreement file or folder (repeatable; default $PACTLINE_AGREEMENTS or include/agreements)")
+                   help="agreement file or folder, read only for versions whose agreement text the store did not "
+                        "keep (repeatable; default $PACTLINE_AGREEMENTS or include/agreements)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=_purge)

@@ -68,6 +68,9 @@ def _run(args: argparse.Namespace) -> int:
             record("approval.decided", {"task": task_id, "decision": "Approve", "user": args.approved_by,
                                         "via": "cli", "as_of": as_of.isoformat()})
     pattern = "|".join(re.escape(t) + "$" for t in approvals) or None
+    from pactline.recording import open_ledger
+
+    ledger_start = open_ledger().size()  # this run's step.failed entries come after it
     run = dag.test(run_conf={"as_of": as_of.isoformat()}, mark_success_pattern=pattern)
     root = DataRoot()
     releases = []
@@ -84,10 +87,39 @@ def _run(args: argparse.Namespace) -> int:
         return 1
     if state != "success":
         failed = [ti.task_id for ti in run.get_task_instances() if str(getattr(ti.state, "value", ti.state)) == "failed"]
+        bad_input = _bad_input(loaded.id, run.run_id, ledger_start)
+        for message in bad_input:
+            print(f"error: {message}", file=sys.stderr)
         print(f"failed task(s): {', '.join(failed) or 'unknown'}; the ledger holds each error "
               "(pactline ledger tail)", file=sys.stderr)
-        return 1
+        return 2 if bad_input else 1  # bad input exits 2 like a bad agreement; a failed gate or refusal 1
     return 0
+
+
+def _error_types(*bases: type) -> set[str]:
+    """The names of these error classes and of every subclass (step.failed records the type's name)."""
+    names, todo = set(), list(bases)
+    while todo:
+        cls = todo.pop()
+        names.add(cls.__name__)
+        todo.extend(cls.__subclasses__())
+    return names
+
+
+def _bad_input(agreement_id: str, run_id: str, start: int, limit: int = 10) -> list[str]:
+    """The run's steps that failed on bad input (a DataError or AgreementError), as `task: message`.
+    Pactline's own messages name files, columns and rows, never a value, so they are printed whole."""
+    from pactline.errors import AgreementError, DataError
+    from pactline.recording import open_ledger
+
+    bad = _error_types(DataError, AgreementError)
+    seen: dict[str, None] = {}  # one line per distinct error: a thousand partitions may fail alike
+    for entry in open_ledger().entries(start, agreement_id=agreement_id, event="step.failed"):
+        p = entry.payload
+        if p.get("run_id") == run_id and p.get("error_type") in bad:
+            where = ".".join(str(x) for x in (p.get("dataset"), p.get("step")) if x)
+            seen.setdefault(f"{where}: {p.get('error')}" if where else str(p.get("error")))
+    return list(seen)[:limit]
 
 
 def _seal_ledger() -> bool:

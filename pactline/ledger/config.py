@@ -10,13 +10,13 @@ PACTLINE_LEDGER_SIGNING_KEY          see pactline.ledger.signing
 from __future__ import annotations
 
 import os
-from urllib.parse import urlsplit, urlunsplit
 
+from pactline.db_urls import LEDGER_URL_ENV, redact_url
 from pactline.keys import pactline_home
 from pactline.ledger.errors import LedgerConfigError
 from pactline.ledger.store import Store
 
-ENV_URL = "PACTLINE_LEDGER_URL"
+ENV_URL = LEDGER_URL_ENV
 ENV_CHECKPOINT_EVERY = "PACTLINE_LEDGER_CHECKPOINT_EVERY"
 DEFAULT_CHECKPOINT_EVERY = 100
 
@@ -39,16 +39,6 @@ def resolve_checkpoint_every(value: int | None = None) -> int:
     return value
 
 
-def redact(url: str) -> str:
-    """The URL with any password replaced, safe to print and log."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 def open_store(url: str, create: bool = True) -> Store:
     """The store for `url`; with create=False a missing SQLite file is an error, not a new ledger."""
     scheme, sep, rest = url.partition("://")
@@ -67,5 +57,5 @@ def open_store(url: str, create: bool = True) -> Store:
     if driver in ("postgresql", "postgres"):
         from pactline.ledger.store_postgres import PostgresStore
 
-        return PostgresStore(f"postgresql://{rest}", redact(url))
-    raise LedgerConfigError(f"ledger URL {redact(url)!r}: unknown scheme {scheme!r} (use sqlite:/// or postgresql://)")
+        return PostgresStore(f"postgresql://{rest}", redact_url(url))
+    raise LedgerConfigError(f"ledger URL {redact_url(url)!r}: unknown scheme {scheme!r} (use sqlite:/// or postgresql://)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -276,6 +277,20 @@ class Ledger:
         elif not isinstance(public_key, Ed25519PublicKey):
             public_key = load_public_key(public_key)
         return verify_store(self._store, self.origin, public_key)
+
+
+_opened_lock = threading.Lock()
+_opened: dict[str, Ledger] = {}
+
+
+def open_ledger(url: str | None = None) -> Ledger:
+    """One Ledger per URL per process (opening one creates its tables and signing key on first use); every
+    writer in a process shares it (pactline.recording re-exports this for the pipeline and the faces)."""
+    resolved = resolve_url(url)  # keyed by the resolved URL: PACTLINE_HOME may change between runs
+    with _opened_lock:
+        if resolved not in _opened:
+            _opened[resolved] = Ledger.open(resolved)
+        return _opened[resolved]
 
 
 def _entry(row: StoredEntry) -> Entry:

@@ -93,7 +93,7 @@ def resolve_party(party: str | None = None) -> str:
 def _ledger(ledger: Ledger | None) -> Ledger:
     if ledger is not None:
         return ledger
-    from pactline.recording import open_ledger
+    from pactline.ledger.ledger import open_ledger
 
     return open_ledger()
 

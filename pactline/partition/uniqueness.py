@@ -57,10 +57,6 @@ class Duplicates:
     duplicated_rows: int = 0
     duplicated_values: int = 0
 
-    @property
-    def unique_share(self) -> float:
-        return 1.0 - self.duplicated_rows / self.rows if self.rows else 1.0
-
 
 def count_duplicates(root: Any, column: str, parts: list[dict[str, Any]], buckets: int) -> Duplicates:
     """Sum, bucket by bucket over every partition's file, the rows whose value is not unique.

@@ -3,7 +3,7 @@
 Two rules drive this module:
 - nothing downloads at run time: the spaCy model must be an installed package (Presidio would
   otherwise try `spacy download`), and tldextract (used by Presidio's email recognizer) gets an
-  extractor that reads only its bundled public-suffix snapshot;
+  extractor that reads only its bundled public-suffix snapshot (pactline.pii.offline);
 - loading a model costs seconds, so the engine is cached per (process, model name).
 """
 
@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pactline.errors import PactlineError
+from pactline.pii.offline import offline_tld_extractor, pin_tldextract_offline
 
 if TYPE_CHECKING:
     from presidio_analyzer import AnalyzerEngine
     from spacy.language import Language
-    from tldextract import TLDExtract
 
     from pactline.pii.recognizers import Recognizer
 
@@ -50,26 +50,6 @@ class ModelNotInstalled(PactlineError):
 
 def resolve_model(model: str | None = None) -> str:
     return model or os.environ.get(MODEL_ENV) or DEFAULT_MODEL
-
-
-@functools.cache
-def offline_tld_extractor() -> TLDExtract:
-    """A TLDExtract that never fetches: no URLs, no disk cache, the snapshot bundled in the wheel."""
-    import tldextract
-
-    return tldextract.TLDExtract(cache_dir=None, suffix_list_urls=(), fallback_to_snapshot=True)
-
-
-def pin_tldextract_offline() -> None:
-    """Make tldextract's module-level default extractor offline too.
-
-    Presidio's stock EmailRecognizer calls `tldextract.extract`, whose default instance tries the
-    network on first use. Our engine uses its own recognizer, but vanilla Presidio engines built in
-    the same process (baselines, a caller's own analyzer) must not reach out either.
-    """
-    import tldextract.tldextract as tld_module
-
-    tld_module.TLD_EXTRACTOR = offline_tld_extractor()
 
 
 def _check_installed(model: str) -> None:

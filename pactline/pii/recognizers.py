@@ -29,6 +29,8 @@ from presidio_analyzer.predefined_recognizers import (
     UsSsnRecognizer,
 )
 
+from pactline.pii.offline import offline_tld_extractor
+
 CONTEXT_BOOST = 0.35  # Presidio's context_similarity_factor
 CONTEXT_FLOOR = 0.4  # Presidio's min_score_with_context_similarity
 CONTEXT_WINDOW = 6  # words before a match that may hold a context word
@@ -132,8 +134,6 @@ class OfflineEmailRecognizer(EmailRecognizer):
     """Presidio's email recognizer, validating the domain against the bundled suffix snapshot."""
 
     def validate_result(self, pattern_text: str) -> bool:
-        from pactline.pii.engine import offline_tld_extractor
-
         return offline_tld_extractor()(pattern_text).fqdn != ""
 
 

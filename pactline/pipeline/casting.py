@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pactline.errors import DataError
+from pactline.store.source import nested_kind
 
 ARROW_TYPES: dict[str, pa.DataType] = {
     "string": pa.string(),
@@ -88,6 +89,23 @@ def _parse_strings(arr: pa.Array, declared: str, name: str, offset: int) -> pa.A
 
 def cast_column(arr: pa.Array, declared: str, name: str, *, offset: int = 0) -> pa.Array:
     """Cast one batch's column to the declared type. `offset` is the batch's first row, for messages."""
+    out = _cast(arr, declared, name, offset)
+    if pa.types.is_string(out.type):
+        _refuse_nul(out, name, offset)
+    return out
+
+
+def _refuse_nul(arr: pa.Array, name: str, offset: int) -> None:
+    """A NUL byte in text is a binary or UTF-16 file read as text, or a truncated string in most consumers
+    (C libraries, PostgreSQL refuse it): it must not reach a release, where nobody could see it."""
+    has_nul = pc.match_substring(arr, "\x00")
+    if pc.any(has_nul).as_py():
+        row = offset + pc.index(has_nul, True).as_py() + 1
+        raise DataError(f"column {name!r}: the value in row {row} holds a NUL byte (\\0); NUL bytes are not allowed "
+                        "in text (is it a binary or UTF-16 file?): remove them from the data")
+
+
+def _cast(arr: pa.Array, declared: str, name: str, offset: int) -> pa.Array:
     target = ARROW_TYPES[declared]
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
@@ -95,17 +113,20 @@ def cast_column(arr: pa.Array, declared: str, name: str, *, offset: int = 0) -> 
         arr = arr.dictionary_decode()
     if arr.type == target:
         return arr
+    kind = nested_kind(arr.type)
+    if kind:  # named by kind only: a nested type's text spells out the partner's field names
+        raise DataError(
+            f"column {name!r} (declared {declared}) holds nested values ({kind}); nested types (struct, list, map) "
+            "are not supported: flatten it into plain columns, one value per cell")
     if pa.types.is_null(arr.type):
         return pa.nulls(len(arr), target)
     if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
         if declared in ("string", "text", "categorical"):
             return arr.cast(target)
         return _parse_strings(arr.cast(pa.large_string()), declared, name, offset)
-    if declared in ("string", "text", "categorical"):
-        return pc.cast(arr, target)
-    if declared == "date" and pa.types.is_timestamp(arr.type):
-        return pc.cast(arr, pa.date32())
     try:
+        if declared == "date" and pa.types.is_timestamp(arr.type):
+            return pc.cast(arr, pa.date32())
         return pc.cast(arr, target)  # safe cast: 1.5 -> integer fails instead of truncating
     except pa.ArrowNotImplementedError:
         raise DataError(
@@ -113,5 +134,10 @@ def cast_column(arr: pa.Array, declared: str, name: str, *, offset: int = 0) -> 
             "fix the data or the column's type in the agreement"
         ) from None
     except pa.ArrowInvalid:  # Arrow's message quotes the value ("Float value 1.5 was truncated"): point at the row
+        if declared in ("string", "text", "categorical"):  # binary that is not UTF-8 text
+            idx = _first_uncastable(arr, target)
+            where = f"row {offset + idx + 1}" if idx is not None else "a row"
+            raise DataError(f"column {name!r} is declared {declared} but the value in {where} is not UTF-8 text; "
+                            "fix the data or the column's type in the agreement") from None
         raise _fail(name, declared, _first_uncastable(arr, target), offset,
                     f" (the file holds {arr.type}; it does not convert without loss)") from None

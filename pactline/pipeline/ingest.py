@@ -65,9 +65,10 @@ def land(ctx: RunContext, dataset_id: str, src: IO[bytes], *, source_uri: str, e
                                          f"cap of {cap:,} bytes (PACTLINE_MAX_SOURCE_BYTES); nothing was kept. "
                                          "Split it into partitions (a folder or glob) or raise the cap")
                 dst.write(chunk)
-    except (FileNotFoundError, SourceTooLarge) as e:
-        _discard(ctx, pending.version_id, pending_dir, "source too large" if isinstance(e, SourceTooLarge)
-                 else "source not found")
+    except BaseException as e:  # nothing half-copied stays: too large, gone, changed while read, interrupted
+        reason = {SourceTooLarge: "source too large", FileNotFoundError: "source not found"}.get(
+            type(e), "copy failed")
+        _discard(ctx, pending.version_id, pending_dir, reason)
         raise
     if size == 0:
         _discard(ctx, pending.version_id, pending_dir, "source empty")

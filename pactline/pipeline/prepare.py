@@ -15,7 +15,8 @@ def prepare(ctx: RunContext, dataset_id: str, mapped: list[dict[str, Any]], scan
             quality: list[dict[str, Any]]) -> dict[str, Any]:
     """One set of overrides and category counts for every partition; the row-count rules on the total and the
     uniqueness rules over all partitions."""
-    from pactline.checks.result import CheckResult, Outcome
+    from pactline.checks.outcomes import row_count_outcome
+    from pactline.checks.result import CheckResult
 
     overrides: dict[str, str] = {}
     strength = {"redact_text": 1, "redact": 2, "drop": 3}
@@ -27,10 +28,7 @@ def prepare(ctx: RunContext, dataset_id: str, mapped: list[dict[str, Any]], scan
     outcomes = []
     for j, rule in enumerate(ctx.agreement.quality_rules):
         if rule.dataset == dataset_id and rule.rule == "row_count":
-            ok = (rule.min is None or rows >= rule.min) and (rule.max is None or rows <= rule.max)
-            outcomes.append(Outcome("expect_table_row_count_to_be_between", [], rows,
-                                    {"min": rule.min, "max": rule.max}, ok, {"partitions": len(mapped)},
-                                    f"quality_rules[{j}]", f"row count between {rule.min} and {rule.max}"))
+            outcomes.append(row_count_outcome(rule, f"quality_rules[{j}]", rows, partitions=len(mapped)))
     outcomes += unique_outcomes(ctx, dataset_id, quality)
     result = CheckResult("quality", f"{ctx.loaded.id}.{dataset_id}.quality", ctx.loaded.id, dataset_id,
                          all(o.success for o in outcomes), outcomes, ctx.loaded.fingerprint, ctx.run_id,
@@ -47,7 +45,7 @@ def prepare(ctx: RunContext, dataset_id: str, mapped: list[dict[str, Any]], scan
 
 def unique_outcomes(ctx: RunContext, dataset_id: str, quality: list[dict[str, Any]]) -> list[Any]:
     """Each `unique` rule over all partitions (the partitions' own checks saw duplicates within them only)."""
-    from pactline.checks.result import Outcome
+    from pactline.checks.outcomes import unique_outcome
     from pactline.partition.uniqueness import count_duplicates
 
     outcomes = []
@@ -56,11 +54,7 @@ def unique_outcomes(ctx: RunContext, dataset_id: str, quality: list[dict[str, An
         if not parts:
             continue
         found = count_duplicates(ctx.root, rule.column, parts, buckets=quality[0].get("of", 1))
-        share = found.unique_share
-        share_text = "" if rule.mostly == 1 else f" in at least {rule.mostly:.0%} of rows"
-        outcomes.append(Outcome("expect_column_values_to_be_unique", [rule.column], share, {"mostly": rule.mostly},
-                                share >= rule.mostly,
-                                {"element_count": found.rows, "unexpected_count": found.duplicated_rows,
-                                 "duplicated_values": found.duplicated_values, "partitions": len(parts)},
-                                f"quality_rules[{j}]", f"{rule.column} is unique over all partitions{share_text}"))
+        outcomes.append(unique_outcome(rule, f"quality_rules[{j}]", element_count=found.rows,
+                                       duplicated_rows=found.duplicated_rows,
+                                       duplicated_values=found.duplicated_values, partitions=len(parts)))
     return outcomes

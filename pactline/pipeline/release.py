@@ -9,10 +9,13 @@ from pactline.pipeline.context import BATCH_ROWS, RunContext
 from pactline.pipeline.parts import bias_counters, gate_partition, part, partition_agreement, sensitive_values
 from pactline.protect.suppression import kept_rows
 
+RESIDUAL_PII = "expect_column_values_to_have_no_residual_pii"
+
 
 def release_partition(ctx: RunContext, dataset_id: str, protected: dict[str, Any],
                       classes: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Suppress one partition's rows of classes too small over the whole dataset; check it for residual PII."""
+    """Suppress one partition's rows of classes too small over the whole dataset; check it for residual PII
+    (counted here, decided over all partitions by combine)."""
     from pactline.checks import check_privacy
 
     i = protected["index"]
@@ -41,6 +44,9 @@ def release_partition(ctx: RunContext, dataset_id: str, protected: dict[str, Any
     loaded = partition_agreement(ctx.loaded, dataset_id)
     result = check_privacy(ctx.root.read_table(out_rel), loaded, dataset_id, run_id=ctx.run_id)
     check = gate_partition(ctx, dataset_id, "privacy", result, protected["partition"], i)
+    residual = {o.columns[0]: [o.details["rows_with_pii"], o.details["rows_checked"]] for o in result.results
+                if o.expectation == RESIDUAL_PII}  # counts only: combine decides the rate over all partitions
     return {"dataset": dataset_id, "staging": out_rel, "rows": rows, "rows_in": protected["rows"], "index": i,
             "partition": protected["partition"], "aggregates": aggregates, "check_privacy": check,
+            "residual_pii": residual,
             **({"diversity": {"path": diversity_rel, "quasi_identifiers": diversity.qis}} if diversity else {})}

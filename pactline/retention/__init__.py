@@ -1,9 +1,10 @@
 """Retention and data-subject rights over the encrypted, versioned store.
 
     due.py        which versions are due on a day, and under which clause
+    made_under.py the agreement text each version was made under (by the fingerprint the catalog kept)
     purge.py      crash-safe crypto-shredding with signed receipts in the ledger
     receipts.py   the receipt format, its signature and its verification
-    erasure.py    subject access reports and subject erasure
+    erasure/      subject access reports and subject erasure (match, access, rewrite, ...)
     register.py   the erasure register: erased subjects' tokens, dropped from every later run
     run.py        entry points for the CLI and the DAGs (run_purge, verify_receipts, run_erasure, ...)
 """

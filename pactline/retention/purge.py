@@ -1,5 +1,8 @@
 """Crypto-shredding of versions, crash-safe, each ending in a signed deletion receipt in the ledger.
 
+What is due is decided from the catalog alone: each live version under the agreement text it was
+made under (due.py, made_under.py), never the agreement files in some folder.
+
 Per version, in this order, each step idempotent:
 
     1. mark      catalog state live -> purging, with the clause, due date and a new receipt id
@@ -22,14 +25,17 @@ import datetime as dt
 import json
 import logging
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pactline.agreement import LoadedAgreement
 from pactline.ledger import Ledger
+from pactline.parties.history import SignedVersions
 from pactline.retention import receipts
 from pactline.retention.due import Due, find_due
+from pactline.retention.made_under import made_under
 from pactline.store import DataRoot, Vault, VersionRecord
 from pactline.store.catalog import LIVE_STATES, utc_now
 
@@ -48,8 +54,8 @@ class PurgeReport:
     due: list[dict[str, Any]] = field(default_factory=list)  # what this run found due (or would purge)
     finished: list[str] = field(default_factory=list)  # version ids an earlier, interrupted run had started
     receipts: list[str] = field(default_factory=list)  # receipt paths written by this run
-    kept_unknown_agreement: list[str] = field(default_factory=list)  # versions no agreement file describes
-    agreement_errors: list[str] = field(default_factory=list)
+    kept: list[dict[str, Any]] = field(default_factory=list)  # versions whose agreement text is not known, and why
+    agreement_errors: list[str] = field(default_factory=list)  # agreement files read for the fallback that failed
     errors: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -65,23 +71,29 @@ class Purger:
         self.hook = hook or (lambda stage, version: None)
 
     # -- a whole run ---------------------------------------------------------------------------
-    def run(self, as_of: dt.date, agreements: Mapping[str, LoadedAgreement], *, dry_run: bool = False,
-            agreement_errors: list[str] | None = None) -> PurgeReport:
-        report = PurgeReport(as_of.isoformat(), dry_run, agreement_errors=list(agreement_errors or []))
+    def run(self, as_of: dt.date, *, agreement_files: Iterable[Path] = (), dry_run: bool = False) -> PurgeReport:
+        """Finish interrupted purges, then shred what is due on `as_of` under the agreement text each version
+        was made under (made_under.py; `agreement_files` only stand in for texts the history lacks)."""
+        report = PurgeReport(as_of.isoformat(), dry_run)
         catalog = self.vault.catalog
         unfinished = catalog.versions(states=["purging"])
-        due, unknown = find_due(catalog.versions(states=LIVE_STATES), agreements, as_of)
-        report.kept_unknown_agreement = [v.version_id for v in unknown]
+        live = catalog.versions(states=LIVE_STATES)
+        texts = made_under(live, SignedVersions(catalog.db.url), agreement_files)
+        due, unknown = find_due(live, texts.of, as_of)
+        report.agreement_errors = texts.file_errors
+        report.kept = [{"version_id": v.version_id, "agreement_id": v.agreement_id, "base": v.base,
+                        "fingerprint": v.fingerprint, "reason": texts.missing[v.version_id]} for v in unknown]
+        for kept in report.kept:  # never kept silently: the task log and the CLI both say so
+            log.warning("kept version %s (%s): %s", kept["version_id"], kept["base"], kept["reason"])
         report.due = [d.to_dict() for d in due]
         if dry_run:
             report.finished = [v.version_id for v in unfinished]
             return report
-        for version in unfinished:
-            self._guarded(report, version, lambda v=version: self.finish(v, agreements.get(v.agreement_id)))
+        for version in unfinished:  # marked when due; the receipt names the version's own fingerprint
+            self._guarded(report, version, lambda v=version: self.finish(v, None))
             report.finished.append(version.version_id)
         for d in due:
-            self._guarded(report, d.version, lambda d=d: self.shred(d.version, d.clause, d.due,
-                                                                   agreements.get(d.version.agreement_id)))
+            self._guarded(report, d.version, lambda d=d: self.shred(d.version, d.clause, d.due, texts.of(d.version)))
         return report
 
     def _guarded(self, report: PurgeReport, version: VersionRecord, action: Callable[[], str]) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from pactline.agreement import LoadedAgreement, load_agreement
+from pactline.agreement.folder import agreements_folder
 from pactline.keys import KeyStore
 from pactline.ledger import Ledger
 from pactline.retention import receipts
@@ -27,9 +27,12 @@ from pactline.store import DataRoot, Vault
 
 
 def agreement_paths(paths: Iterable[str | Path] | None = None) -> list[Path]:
-    """The agreement files/folders retention reads: given, else $PACTLINE_AGREEMENTS, else include/agreements."""
+    """The agreement files/folders to read: given, else $PACTLINE_AGREEMENTS, else include/agreements.
+
+    The purge reads them only for a version whose agreement text the store did not keep (made_under.py),
+    and uses a file only if it has that version's exact fingerprint, so where it runs does not matter."""
     given = [Path(p) for p in paths or []]
-    return given or [Path(os.environ.get("PACTLINE_AGREEMENTS", "include/agreements"))]
+    return given or [agreements_folder()]
 
 
 def _ledger(ledger: Ledger | None) -> Ledger:
@@ -43,13 +46,15 @@ def _ledger(ledger: Ledger | None) -> Ledger:
 def run_purge(as_of: dt.date, *, agreements: Iterable[str | Path] | None = None, dry_run: bool = False,
               actor: str = "cli:purge", keystore: KeyStore | None = None, root: DataRoot | None = None,
               vault: Vault | None = None, ledger: Ledger | None = None, hook: Hook | None = None) -> PurgeReport:
-    """Finish interrupted purges, then crypto-shred every version due on `as_of`, each with a receipt."""
-    loaded, errors = load_agreements(agreement_paths(agreements))
+    """Finish interrupted purges, then crypto-shred every version due on `as_of`, each with a receipt.
+
+    Due is decided under the agreement text each version was made under, as the store recorded it;
+    `agreements` (files or folders) only stand in for a text the store did not keep."""
     vault = vault or Vault.open(keystore)
     ledger = _ledger(ledger)
     purger = Purger(root or DataRoot(), vault, ledger, actor=actor, hook=hook)
     try:
-        return purger.run(as_of, loaded, dry_run=dry_run, agreement_errors=errors)
+        return purger.run(as_of, agreement_files=agreement_paths(agreements), dry_run=dry_run)
     finally:
         _seal(ledger)
 

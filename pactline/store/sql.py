@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from pactline.db_urls import LEDGER_URL_ENV, is_postgres, redact_url
 from pactline.store.errors import StoreConfigError
 
 BUSY_TIMEOUT_S = 60.0
@@ -27,18 +28,12 @@ def store_url(url: str | None, env_var: str, sqlite_name: str) -> str:
     PostgreSQL database (several nodes share it), else a SQLite file under $PACTLINE_HOME."""
     if url or os.environ.get(env_var):
         return url or os.environ[env_var]
-    ledger = os.environ.get("PACTLINE_LEDGER_URL", "")
-    if ledger.split("://", 1)[0].split("+", 1)[0] in ("postgresql", "postgres"):
+    ledger = os.environ.get(LEDGER_URL_ENV, "")
+    if is_postgres(ledger):
         return ledger
     from pactline.keys import pactline_home
 
     return f"sqlite:///{pactline_home() / sqlite_name}"
-
-
-def redact_url(url: str) -> str:
-    from pactline.ledger.config import redact
-
-    return redact(url)
 
 
 class Database:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import Protocol
 
 from pactline.errors import PactlineError
 
-if TYPE_CHECKING:
-    from pactline.synth.report import Check
+
+class FailedGate(Protocol):
+    """What the error needs of a failed gate (a pactline.synth.report.Check, which imports this module)."""
+
+    def describe(self) -> str: ...
 
 
 class SynthesisError(PactlineError):
@@ -17,8 +21,8 @@ class SynthesisError(PactlineError):
 class SyntheticGateFailed(PactlineError):
     """Synthetic data missed one or more of the agreement's privacy.synthetic thresholds."""
 
-    def __init__(self, failed: list[Check], dataset: str = ""):
-        self.failed = failed
+    def __init__(self, failed: Sequence[FailedGate], dataset: str = ""):
+        self.failed = list(failed)
         what = "; ".join(c.describe() for c in failed)
         where = f"synthetic data for {dataset}" if dataset else "synthetic data"
         super().__init__(

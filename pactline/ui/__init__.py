@@ -1,6 +1,6 @@
 """The steward pages' data and rendering, without Airflow (the plugin in plugins/ is a thin shell over it).
 
-    html.py         escaping, layout, tables, inline SVG charts
+    html.py         layout, tables, badges, time (escaping and inline SVG charts: pactline.charts)
     agreements.py   agreements: parties, purposes, expiry, fingerprint, column x transformation matrix;
                     invalid files with their located problems
     reviews.py      per run and dataset: PII scan, quality/privacy/bias checks, synthetic scores, Data Docs

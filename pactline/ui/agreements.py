@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pactline.agreement import LoadedAgreement, load_agreement
+from pactline.charts import progress
 from pactline.delivery.attest import Delivery
 from pactline.errors import AgreementError, Problem
 from pactline.ui.consent import Consent, render_badge, render_consent
 from pactline.ui.deliveries import render_deliveries
-from pactline.ui.html import Html, a, badge, code, e, join, progress, section, table, url
+from pactline.ui.html import Html, a, badge, code, e, join, section, table, url
 
 TRANSFORMATION_KINDS = ("keep", "drop", "redact", "mask", "pseudonymise", "generalise", "date_shift",
                         "redact_text", "encrypt")

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pactline.agreement import LoadedAgreement
+from pactline.charts import progress
 from pactline.ledger import Entry
-from pactline.ui.html import Html, a, badge, code, countdown, e, parse_time, progress, short, table, url, when
+from pactline.ui.html import Html, a, badge, code, countdown, e, parse_time, short, table, url, when
 
 SOURCE_EVENTS = ("incident.opened", "policy.violation", "check.result", "step.failed")
 

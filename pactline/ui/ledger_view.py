@@ -12,14 +12,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pactline.charts import RELEASED_COLOUR, bar_chart
 from pactline.ledger import Entry, Ledger
 from pactline.ledger.errors import LedgerError
 from pactline.ui.html import (
-    RELEASED_COLOUR,
     Html,
     a,
     badge,
-    bar_chart,
     code,
     details,
     e,

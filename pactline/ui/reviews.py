@@ -14,22 +14,17 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pactline.charts import FAIL_COLOUR, RAW_COLOUR, RELEASED_COLOUR, bar_chart, pct, score_chart
 from pactline.store.layout import safe_run_id
 from pactline.ui.html import (
-    FAIL_COLOUR,
-    RAW_COLOUR,
-    RELEASED_COLOUR,
     Html,
     a,
     badge,
-    bar_chart,
     code,
     details,
     e,
     fmt,
     notice,
-    pct,
-    score_chart,
     section,
     short,
     table,
