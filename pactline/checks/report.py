@@ -20,9 +20,7 @@ from pactline.agreement.loader import LoadedAgreement, fingerprint
 from pactline.agreement.model import Agreement
 from pactline.charts import RAW_COLOUR, RELEASED_COLOUR, bar_chart  # the same charts the steward pages draw
 from pactline.checks.result import CheckResult, Outcome, fmt, json_safe, without_values
-
-SUMMARY_JSON = "summary.json"
-SUMMARY_HTML = "summary.html"
+from pactline.store.layout import SUMMARY_HTML, SUMMARY_JSON
 
 
 def _unwrap(agreement: Agreement | LoadedAgreement) -> tuple[Agreement, str]:

@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pactline.pipeline.context import RunContext
-
-CHECKS_DIR = "checks"
+from pactline.store.layout import CHECKS_DIR, RESULT_PREFIX, SUMMARY_HTML, SUMMARY_JSON, check_result
 
 
 @contextlib.contextmanager
@@ -31,7 +30,7 @@ def local_reports(ctx: RunContext, dataset_id: str) -> Iterator[Path]:
         if ctx.root.exists(rel):
             for full in ctx.root.fs.find(base):
                 name = full[len(base):] if full.startswith(base) else full.rsplit("/", 1)[-1]
-                if name.startswith("result_"):
+                if name.startswith(RESULT_PREFIX):
                     (Path(tmp) / name).write_bytes(ctx.root.read_bytes(f"{rel}/{name}"))
         try:
             yield Path(tmp)
@@ -52,17 +51,17 @@ def open_incident(ctx: RunContext, dataset_id: str, kind: str, summary: str, rep
 def finish(ctx: RunContext, dataset_id: str, kind: str, result: Any, out_dir: Path) -> dict[str, Any]:
     from pactline.checks import CheckFailed, CheckResult, write_summary
 
-    (out_dir / f"result_{kind}.json").write_text(result.to_json(), encoding="utf-8")
-    everything = {p.stem.removeprefix("result_"): CheckResult.from_dict(json.loads(p.read_text()))
-                  for p in sorted(out_dir.glob("result_*.json"))}
+    (out_dir / check_result(kind)).write_text(result.to_json(), encoding="utf-8")
+    everything = {p.stem.removeprefix(RESULT_PREFIX): CheckResult.from_dict(json.loads(p.read_text()))
+                  for p in sorted(out_dir.glob(check_result("*")))}
     write_summary(everything, out_dir, agreement=ctx.loaded, dataset_id=dataset_id, run_id=ctx.run_id)
     rel = ctx.reports(dataset_id, CHECKS_DIR)
     failures = [o.describe() for o in result.failures]
     ctx.record("check.result", dataset=dataset_id, check=kind, passed=result.passed, suite=result.suite,
-               expectations=len(result.results), failures=failures[:20], summary=f"{rel}/summary.html")
+               expectations=len(result.results), failures=failures[:20], summary=f"{rel}/{SUMMARY_HTML}")
     out = {"dataset": dataset_id, "check": kind, "passed": result.passed, "suite": result.suite,
-           "failures": failures, "summary": f"{rel}/summary.html", "summary_json": f"{rel}/summary.json"}
+           "failures": failures, "summary": f"{rel}/{SUMMARY_HTML}", "summary_json": f"{rel}/{SUMMARY_JSON}"}
     if not result.passed:
-        open_incident(ctx, dataset_id, f"gate.{kind}", result.failures_message(), f"{rel}/summary.html")
+        open_incident(ctx, dataset_id, f"gate.{kind}", result.failures_message(), f"{rel}/{SUMMARY_HTML}")
         raise CheckFailed(result)
     return out

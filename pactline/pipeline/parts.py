@@ -17,6 +17,7 @@ from pactline.agreement import LoadedAgreement
 from pactline.partition import GroupCounts, SensitiveValues
 from pactline.pipeline.context import RunContext
 from pactline.pipeline.gates import open_incident
+from pactline.store.layout import CHECKS_DIR, check_result
 
 
 def part(i: int) -> str:
@@ -71,7 +72,7 @@ def gate_partition(ctx: RunContext, dataset_id: str, kind: str, result: Any, par
     """Record one partition's check; a failure opens an incident and stops that partition (and so the release)."""
     from pactline.checks import CheckFailed
 
-    rel = ctx.reports(dataset_id, f"checks/partitions/{part(index)}/result_{kind}.json")
+    rel = ctx.reports(dataset_id, f"{CHECKS_DIR}/partitions/{part(index)}/{check_result(kind)}")
     ctx.root.write_json(rel, json.loads(result.to_json()))
     failures = [o.describe() for o in result.failures]
     ctx.record("check.result", dataset=dataset_id, check=kind, partition=partition, passed=result.passed,

@@ -13,6 +13,7 @@ from typing import Any
 from pactline.errors import PolicyViolation
 from pactline.pipeline.context import RunContext
 from pactline.pipeline.parts import part
+from pactline.store.layout import PII_SCAN
 
 NOT_PERSONAL = {"non_personal", "label"}
 # Transformations after which nothing of the original value is released.
@@ -40,7 +41,7 @@ def findings(report: dict[str, Any], dataset) -> list[dict[str, Any]]:
 
 
 def scan_pii(ctx: RunContext, dataset_id: str, mapped: str, *, on_undeclared_pii: str = "fail",
-             sample_size: int = 1000, report_name: str = "pii_scan.json") -> dict[str, Any]:
+             sample_size: int = 1000, report_name: str = PII_SCAN) -> dict[str, Any]:
     from pactline.pii.classify import classify_table
 
     ds = ctx.agreement.dataset(dataset_id)

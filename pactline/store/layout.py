@@ -11,7 +11,12 @@ Each of those folders is one version (catalog row, data key); `version_base` say
 from __future__ import annotations
 
 MANIFEST = "manifest.json"  # a version's clear-text description (hashes, lineage, signatures); never data
-CHECKS_DIR = "checks"  # a run's gate results, summary and Data Docs, under its reports folder
+# a run's reports folder holds the PII scan, and under CHECKS_DIR each gate's result, the steward summary
+# (rebuilt from every result of the run) and the GX Data Docs
+PII_SCAN = "pii_scan.json"
+CHECKS_DIR = "checks"
+SUMMARY_JSON = "summary.json"
+SUMMARY_HTML = "summary.html"
 # top-level folder -> the retention zone its versions count under (shared: the output's zone)
 AREA_ZONES = {"landing": "landing", "staging": "staging", "reports": "staging"}
 AREAS = ("landing", "staging", "reports", "shared")
@@ -42,6 +47,14 @@ def reports(agreement_id: str, dataset: str, run_id: str, name: str) -> str:
 
 def shared(agreement_id: str, output: str, version: str) -> str:
     return f"{agreement_id}/shared/{output}/{version}"
+
+
+RESULT_PREFIX = "result_"
+
+
+def check_result(kind: str) -> str:
+    """A gate's result file in CHECKS_DIR (quality, privacy, bias, bias_<output>, ...)."""
+    return f"{RESULT_PREFIX}{kind}.json"
 
 
 def manifest(version_base: str) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pactline.charts import FAIL_COLOUR, RAW_COLOUR, RELEASED_COLOUR, bar_chart, pct, score_chart
-from pactline.store.layout import safe_run_id
+from pactline.store.layout import CHECKS_DIR, PII_SCAN, SUMMARY_HTML, SUMMARY_JSON, safe_run_id
 from pactline.ui.html import (
     Html,
     a,
@@ -32,8 +32,7 @@ from pactline.ui.html import (
     when,
 )
 
-SUMMARY = "checks/summary.json"
-PII_SCAN = "pii_scan.json"
+SUMMARY = f"{CHECKS_DIR}/{SUMMARY_JSON}"
 SYNTHETIC_PREFIX = "synthetic_"
 ReportUrl = Callable[[str, str, str, str], str]  # (agreement, dataset, run folder, path in it) -> URL
 
@@ -231,7 +230,7 @@ def _checks_section(rep: DatasetReport, agreement_id: str, report_url: ReportUrl
     if rep.checks is None:
         return Html("<p>No check results yet (the run has not reached the quality check, or it failed before).</p>")
     run_folder = rep.folder.rsplit("/", 1)[1]
-    summary_link = a(report_url(agreement_id, rep.dataset, run_folder, "checks/summary.html"), "steward summary")
+    summary_link = a(report_url(agreement_id, rep.dataset, run_folder, f"{CHECKS_DIR}/{SUMMARY_HTML}"), "steward summary")
     parts = [f"<p>{badge(bool(rep.checks.get('passed')), 'ALL GATES PASSED', 'A GATE FAILED')} "
              f"{summary_link} (full report with every detail)</p>"]
     overview = []
@@ -239,7 +238,7 @@ def _checks_section(rep: DatasetReport, agreement_id: str, report_url: ReportUrl
         results = c.get("results") or []
         failed = sum(1 for o in results if not o.get("success"))
         docs = c.get("docs_link")
-        docs_html = a(report_url(agreement_id, rep.dataset, run_folder, f"checks/{docs}"), "GX Data Docs") if docs else "-"
+        docs_html = a(report_url(agreement_id, rep.dataset, run_folder, f"{CHECKS_DIR}/{docs}"), "GX Data Docs") if docs else "-"
         overview.append((name, badge(bool(c.get("passed"))), f"{failed} of {len(results)} failed", code(c.get("suite")),
                          docs_html))
     parts.append(table(["check", "result", "expectations", "suite", "Data Docs"], overview))
@@ -356,7 +355,7 @@ def render_index(runs: Mapping[str, list[RunReview]], *, base: str, pending: Map
 
 def report_path_ok(path: str) -> bool:
     """A path inside a run's checks/ folder that names a file (no traversal, no hidden parts)."""
-    if not path.startswith("checks/") or "\\" in path or "\x00" in path:
+    if not path.startswith(f"{CHECKS_DIR}/") or "\\" in path or "\x00" in path:
         return False
     parts = path.split("/")
     return all(p and p not in (".", "..") and not p.startswith(".") for p in parts)
