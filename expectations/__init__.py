@@ -1,4 +1,4 @@
-"""Great Expectations custom expectations (privacy, bias) and the suite builders that turn an
+"""Great Expectations custom expectations (privacy, feature leakage, bias) and the suite builders that turn an
 agreement's quality rules, privacy thresholds and bias checks into GX suites.
 
 Importing this package registers the custom expectations and their metrics with GX.
@@ -15,18 +15,28 @@ from expectations.bias import (
     ExpectGroupSharesToBeAtLeast,
     ExpectParityDifferenceToBeAtMost,
 )
+from expectations.leakage import (
+    ExpectColumnToNotPredictLabel,
+    ExpectColumnToNotRevealIdentifiers,
+    ExpectUniqueRowShareToBeAtMost,
+)
 from expectations.privacy import (
     ExpectColumnValuesToHaveNoResidualPii,
     ExpectQuasiIdentifiersToBeKAnonymous,
+    ExpectReidentificationRiskToBeAtMost,
     ExpectSensitiveColumnToBeLDiverse,
 )
 
 __all__ = [
+    "ExpectColumnToNotPredictLabel",
+    "ExpectColumnToNotRevealIdentifiers",
     "ExpectColumnValuesToHaveNoResidualPii",
     "ExpectDisparateImpactToBeAtLeast",
     "ExpectGroupMetricsToNotDrift",
     "ExpectGroupSharesToBeAtLeast",
     "ExpectParityDifferenceToBeAtMost",
     "ExpectQuasiIdentifiersToBeKAnonymous",
+    "ExpectReidentificationRiskToBeAtMost",
     "ExpectSensitiveColumnToBeLDiverse",
+    "ExpectUniqueRowShareToBeAtMost",
 ]

@@ -67,18 +67,20 @@ class _GroupExpectation(SentenceRenderer, BatchExpectation):
 
 
 class ExpectGroupSharesToBeAtLeast(_GroupExpectation):
-    """Every group of the protected attribute (nulls included, as '(missing)') has at least `min_share` of rows."""
+    """Every group of the protected attribute (nulls included, as '(missing)') has at least `min_share` of rows.
+    Given the raw data's groups (`raw_groups`), each counts: one with no row here fails by name."""
 
     min_share: float = 0.0
+    raw_groups: list[str] | None = None
     threshold_keys: ClassVar[tuple[str, ...]] = ("min_share",)
 
-    success_keys = ("column", "label_column", "positive", "min_group_size", "min_share")
+    success_keys = ("column", "label_column", "positive", "min_group_size", "min_share", "raw_groups")
     sentence: ClassVar[str] = "Each group of $column must hold at least $min_share of the rows."
 
     def _validate(self, metrics: dict, runtime_configuration: dict | None = None,
                   execution_engine: Any = None) -> dict[str, Any]:
         m = self._metrics(metrics)
-        return self._result(verdicts.group_share(m, self.min_share), self._rates(m))
+        return self._result(verdicts.group_share(m, self.min_share, self.raw_groups or ()), self._rates(m))
 
 
 class ExpectDisparateImpactToBeAtLeast(_GroupExpectation):

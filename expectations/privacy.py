@@ -1,4 +1,4 @@
-"""Privacy expectations: no residual PII in released columns, k-anonymity, l-diversity.
+"""Privacy expectations: no residual PII in released columns, k-anonymity, l-diversity, re-identification risk.
 
 They are GX custom expectations (registered on import) backed by custom metrics computed on the
 pandas batch; whether they pass is decided by pactline.checks.verdicts (shared with the partitioned
@@ -25,6 +25,7 @@ from great_expectations.expectations.metrics.table_metric_provider import TableM
 
 from expectations.rendering import SentenceRenderer
 from pactline.checks import verdicts
+from pactline.checks.risk import MEASURES, reidentification_risk
 from pactline.protect.suppression import size_histogram
 
 MISSING = "(missing)"
@@ -227,3 +228,53 @@ class ExpectSensitiveColumnToBeLDiverse(SentenceRenderer, BatchExpectation):
         skip = ("min_distinct", "classes_below_k", "rows_below_k", "sizes_below_k")
         details = {**{k: x for k, x in found.items() if k not in skip}, **v.details}
         return {"success": v.success, "result": {"observed_value": v.observed, "details": details}}
+
+
+def class_sizes(df: pd.DataFrame, quasi_identifiers: list[str]) -> dict[str, Any]:
+    """The size histogram of the equivalence classes over the quasi-identifiers ({"size": classes of that size}),
+    with the rows and classes it counts: what re-identification risk is computed from (pactline.checks.risk).
+    Counts only."""
+    keys = _class_keys(df, quasi_identifiers)
+    if len(keys) == 0:
+        return {"rows": 0, "classes": 0, "sizes": {}}
+    sizes = keys.groupby(quasi_identifiers, sort=False, dropna=False).size()
+    return {"rows": len(keys), "classes": len(sizes), "sizes": size_histogram(sizes.tolist())}
+
+
+class TableClassSizes(TableMetricProvider):
+    metric_name = "table.pactline_class_sizes"
+    value_keys = ("quasi_identifiers",)
+
+    @metric_value(engine=PandasExecutionEngine)
+    def _pandas(cls, execution_engine: PandasExecutionEngine, metric_domain_kwargs: dict,
+                metric_value_kwargs: dict, **kwargs: Any) -> dict[str, Any]:
+        df, _, _ = execution_engine.get_compute_domain(metric_domain_kwargs, MetricDomainTypes.TABLE)
+        return class_sizes(df, list(metric_value_kwargs["quasi_identifiers"]))
+
+
+class ExpectReidentificationRiskToBeAtMost(SentenceRenderer, BatchExpectation):
+    """A re-identification risk measure of the rows over the quasi-identifiers is at most `max_risk`: `measure` is
+    max_prosecutor_risk (1 / smallest class), records_at_risk (share of rows whose 1/class size is above
+    `risk_threshold`), average_prosecutor_risk or marketer_risk (classes / rows); definitions in
+    pactline.checks.risk. Journalist risk needs a population table and is not measured."""
+
+    quasi_identifiers: list[str]
+    measure: str = "max_prosecutor_risk"
+    max_risk: float = 0.2
+    risk_threshold: float = 0.2
+
+    threshold_keys: ClassVar[tuple[str, ...]] = ("max_risk", "risk_threshold")
+    metric_dependencies = ("table.pactline_class_sizes",)
+    success_keys = ("quasi_identifiers", "measure", "max_risk", "risk_threshold")
+    sentence: ClassVar[str] = ("The $measure re-identification risk over the quasi-identifiers $quasi_identifiers "
+                               "must be at most $max_risk.")
+
+    def _validate(self, metrics: dict, runtime_configuration: dict | None = None,
+                  execution_engine: Any = None) -> dict[str, Any]:
+        if self.measure not in MEASURES:
+            raise ValueError(f"measure must be one of {', '.join(MEASURES)}")
+        found = metrics["table.pactline_class_sizes"]
+        risk = reidentification_risk(found["sizes"], self.risk_threshold)
+        v = verdicts.reidentification_risk(risk.measure(self.measure), self.max_risk)
+        return {"success": v.success, "result": {"observed_value": v.observed,
+                                                 "details": {**risk.to_dict(), **v.details}}}

@@ -23,20 +23,37 @@ from expectations.bias import (
     ExpectGroupSharesToBeAtLeast,
     ExpectParityDifferenceToBeAtMost,
 )
+from expectations.leakage import (
+    ExpectColumnToNotPredictLabel,
+    ExpectColumnToNotRevealIdentifiers,
+    ExpectUniqueRowShareToBeAtMost,
+)
 from expectations.privacy import (
     DEFAULT_IGNORE,
     STRUCTURED_ENTITIES,
     ExpectColumnValuesToHaveNoResidualPii,
     ExpectQuasiIdentifiersToBeKAnonymous,
+    ExpectReidentificationRiskToBeAtMost,
     ExpectSensitiveColumnToBeLDiverse,
 )
-from pactline.agreement.model import Agreement, Column, Dataset, QualityRule
+from pactline.agreement.model import (
+    REIDENTIFICATION_LIMITS,
+    Agreement,
+    Column,
+    Dataset,
+    QualityRule,
+    Reidentification,
+)
+from pactline.checks import outcomes
+from pactline.checks.leakage import NOT_GIVEN, leakage_columns
 from pactline.checks.metrics import group_metrics
 from pactline.checks.outcomes import (
     bias_description,
     k_anonymity_description,
     l_diversity_description,
     mostly_text,
+    reidentification_description,
+    reidentification_threshold,
     residual_pii_description,
     row_count_description,
     unique_description,
@@ -185,9 +202,12 @@ def scanned_columns(ds: Dataset, present: Sequence[str]) -> list[str]:
     return out
 
 
-def privacy_suite(agreement: Agreement, dataset_id: str, present: Sequence[str]) -> gx.ExpectationSuite:
+def privacy_suite(agreement: Agreement, dataset_id: str, present: Sequence[str],
+                  raw_identifiers: Sequence[str] | None = None) -> gx.ExpectationSuite:
     """Residual PII per scanned column, k-anonymity over the declared quasi-identifiers present in
-    the data, and l-diversity of the sensitive column when the agreement asks for it.
+    the data, and l-diversity of the sensitive column when the agreement asks for it; with
+    privacy.feature_leakage, label and identity leakage (leakage_expectations; `raw_identifiers`: the raw
+    identifier columns the batch holds beside the released ones, see pactline.checks.leakage.raw_column).
 
     What does not apply (no quasi-identifier in this dataset, ...) is listed in suite.meta["skipped"].
     """
@@ -213,6 +233,7 @@ def privacy_suite(agreement: Agreement, dataset_id: str, present: Sequence[str])
             exps.append(_with(ExpectQuasiIdentifiersToBeKAnonymous(quasi_identifiers=qis, k=k),
                                         "privacy.k_anonymity", {"k": k, "quasi_identifiers": qis},
                                         k_anonymity_description(qis, k)))
+            exps += reidentification_expectations(p.reidentification, qis)
         else:
             skipped.append(f"k-anonymity: none of the quasi-identifiers {p.k_anonymity.quasi_identifiers} "
                            f"is in dataset {dataset_id}")
@@ -227,7 +248,57 @@ def privacy_suite(agreement: Agreement, dataset_id: str, present: Sequence[str])
                 l_diversity_description(sensitive, lv, qis)))
         else:
             skipped.append(f"l-diversity: {sensitive} or quasi-identifiers not in dataset {dataset_id}")
+    exps += leakage_expectations(agreement, ds, present, raw_identifiers, skipped)
     return _suite(suite_name(agreement, dataset_id, "privacy"), exps, skipped=skipped)
+
+
+def reidentification_expectations(risk: Reidentification | None, quasi_identifiers: list[str]) -> list[Expectation]:
+    """One expectation per maximum of privacy.reidentification, over the released quasi-identifiers."""
+    if not risk:
+        return []
+    t = risk.risk_threshold
+    return [_with(ExpectReidentificationRiskToBeAtMost(quasi_identifiers=quasi_identifiers,
+                                                       measure=REIDENTIFICATION_LIMITS[limit], max_risk=max_risk,
+                                                       risk_threshold=t),
+                  f"privacy.reidentification.{limit}", reidentification_threshold(limit, max_risk, t),
+                  reidentification_description(limit, max_risk, quasi_identifiers, t))
+            for limit, max_risk in risk.limits().items()]
+
+
+def leakage_expectations(agreement: Agreement, ds: Dataset, present: Sequence[str],
+                         raw_identifiers: Sequence[str] | None, skipped: list[str]) -> list[Expectation]:
+    """privacy.feature_leakage over the released columns `present` (pactline.checks.leakage says which): one
+    label-leakage expectation per released column, the unique-row share over the identity columns, and one
+    identifier expectation per candidate column against the raw identifiers the batch holds beside them
+    (`raw_identifiers`; None: none given, so the mapping is skipped and said so in `skipped`)."""
+    fl = agreement.privacy.feature_leakage
+    if fl is None:
+        return []
+    cols = leakage_columns(agreement, ds, present)
+    skipped += cols.skipped
+    auc, nmi = fl.max_single_feature_auc, fl.max_normalised_mutual_information
+    exps: list[Expectation] = [
+        _with(ExpectColumnToNotPredictLabel(column=c, label_column=cols.label, max_single_feature_auc=auc,
+                                            max_normalised_mutual_information=nmi),
+              "privacy.feature_leakage", outcomes.label_leakage_threshold(auc, nmi),
+              outcomes.label_leakage_description(c, cols.label, auc, nmi))
+        for c in cols.features if cols.label]
+    if cols.identity_columns:
+        share = fl.max_unique_row_share
+        exps.append(_with(ExpectUniqueRowShareToBeAtMost(quasi_identifiers=cols.identity_columns, max_share=share),
+                          "privacy.feature_leakage.max_unique_row_share", {"max_unique_row_share": share},
+                          outcomes.unique_rows_description(cols.identity_columns, share)))
+    given = [i for i in cols.identifiers if i in (raw_identifiers or ())]
+    if cols.candidates and not given:
+        skipped.append(NOT_GIVEN.format(dataset=ds.id))
+    rate = fl.max_carried_identifier_rate
+    for c in cols.candidates if given else []:
+        one = c not in cols.free_text  # free text is unique row by row anyway: only what it carries counts
+        exps.append(_with(ExpectColumnToNotRevealIdentifiers(column=c, identifiers=given, one_to_one=one,
+                                                             max_carried_rate=rate),
+                          "privacy.feature_leakage.identifiers", outcomes.identifier_leakage_threshold(rate, one),
+                          outcomes.identifier_leakage_description(c, given, rate, one)))
+    return exps
 
 
 def l_diversity_classes(agreement: Agreement, dataset_id: str, present: Iterable[str]) -> list[str]:
@@ -253,8 +324,11 @@ def bias_suite(agreement: Agreement, dataset_id: str, raw: pd.DataFrame | None =
         where = f"bias_checks[{j}]"
         common = {"label_column": b.label, "positive": b.positive, "min_group_size": b.min_group_size}
         for attr in b.protected_attributes:
+            raw_metrics = group_metrics(raw, attr, b.label, b.positive, b.min_group_size) if raw is not None else None
+            # every raw group counts: one that vanished from the release fails by name
+            raw_groups = sorted(raw_metrics.groups) if raw_metrics is not None else None
             exps.append(_with(ExpectGroupSharesToBeAtLeast(column=attr, min_share=b.min_group_share,
-                                                                     **common),
+                                                           raw_groups=raw_groups, **common),
                                         f"{where}.min_group_share", {"min_share": b.min_group_share},
                                         bias_description(b, attr, "min_group_share")))
             exps.append(_with(ExpectDisparateImpactToBeAtLeast(column=attr, min_ratio=b.min_disparate_impact,
@@ -266,9 +340,8 @@ def bias_suite(agreement: Agreement, dataset_id: str, raw: pd.DataFrame | None =
                                                                          **common),
                                         f"{where}.max_parity_difference", {"max_difference": b.max_parity_difference},
                                         bias_description(b, attr, "max_parity_difference")))
-            if raw is not None:
-                reference = group_metrics(raw, attr, b.label, b.positive, b.min_group_size).to_dict()
-                exps.append(_with(ExpectGroupMetricsToNotDrift(column=attr, reference=reference,
+            if raw_metrics is not None:
+                exps.append(_with(ExpectGroupMetricsToNotDrift(column=attr, reference=raw_metrics.to_dict(),
                                                                          max_drift=b.max_drift, **common),
                                             f"{where}.max_drift", {"max_drift": b.max_drift},
                                             bias_description(b, attr, "max_drift")))

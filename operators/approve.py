@@ -17,7 +17,9 @@ from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import Param
 from airflow.sdk.definitions.param import ParamsDict
 
+from operators.airflow_env import ledger
 from operators.runtime import run_context
+from pactline.pia.generate import write_pia
 
 REVIEW_LINK = "\n\n[Open the Pactline review of this run](/pactline/runs/{{ dag.dag_id }}/{{ run_id | urlencode }})"
 
@@ -42,8 +44,10 @@ class PactlineApprovalOperator(ApprovalOperator):
 
     def execute(self, context: Any) -> Any:
         ctx = run_context(self.agreement_path, self.fingerprint, context, self.dataset_id)
+        # the privacy impact assessment first: the request names the one the steward's decision rests on
+        pia = write_pia(ctx, self.dataset_id, ledger(), trigger=context["ti"].task_id)
         ctx.record("approval.requested", dataset=self.dataset_id, output=self.output_id,
-                   task_id=context["ti"].task_id, subject=self.subject)
+                   task_id=context["ti"].task_id, subject=self.subject, pia=pia["path"], pia_sha256=pia["sha256"])
         return super().execute(context)  # on Airflow 3.3: raises TaskAwaitingInput (the task waits for input)
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:

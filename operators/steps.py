@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from operators.airflow_env import ledger
 from operators.base import PactlineOperator
+from pactline.pia.generate import write_pia
 from pactline.pipeline.check_bias import check_bias
 from pactline.pipeline.check_privacy import check_privacy
 from pactline.pipeline.check_quality import check_quality, quality_partition
@@ -70,6 +72,7 @@ class PublishOperator(PactlineOperator):
     def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
         output = self.step_params["output"]
         data = upstream[f"synthesize_{output}"] if self.step_params["kind"] == "synthetic" else upstream["released"]
+        write_pia(ctx, self.dataset_id, ledger(), trigger=self.task_id)  # every release has its assessment
         return publish(ctx, output, upstream, data["staging"])
 
 
@@ -86,7 +89,9 @@ class CheckPrivacyOperator(PactlineOperator):
     ui_color = "#f3e8fd"
 
     def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
-        return check_privacy(ctx, self.dataset_id, upstream["released"]["staging"])
+        # the mapped and protected tables give the released rows' raw identifiers (feature leakage)
+        return check_privacy(ctx, self.dataset_id, upstream["released"]["staging"],
+                             mapped=upstream["map_schema"]["staging"], protected=upstream["protect"]["staging"])
 
 
 class CheckBiasOperator(PactlineOperator):
@@ -187,7 +192,8 @@ class ReleasePartitionOperator(PactlineOperator):
     ui_color = "#f3e8fd"
 
     def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
-        return release_partition(ctx, self.dataset_id, upstream["protect"], upstream.get("k_classes"))
+        return release_partition(ctx, self.dataset_id, upstream["protect"], upstream.get("k_classes"),
+                                 mapped=upstream["map_schema"])
 
 
 class CombineOperator(PactlineOperator):
@@ -226,6 +232,7 @@ class PublishPartsOperator(PactlineOperator):
 
     def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
         output = self.step_params["output"]
+        write_pia(ctx, self.dataset_id, ledger(), trigger=self.task_id)  # every release has its assessment
         if self.step_params["kind"] == "synthetic":  # one file, trained on a sample of the partitions
             lineage = {k: v for k, v in upstream.items()  # the inputs and the reduce steps, not every partition's
                        if k in ("ingest", "map_schema") or (k not in self.mapped_upstream and k != "released")}

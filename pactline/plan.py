@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from pactline.agreement import LoadedAgreement
-from pactline.agreement.model import Dataset, Output
+from pactline.agreement.model import Agreement, Dataset, Output
 
 # Step kinds, in data-flow order within a dataset.
 INGEST, MAP_SCHEMA, SCAN_PII, CHECK_QUALITY, PROTECT, CHECK_PRIVACY, CHECK_BIAS = (
@@ -156,7 +156,8 @@ def _file_steps(loaded: LoadedAgreement, ds: Dataset) -> tuple[Step, ...]:
     qis = [c for c in kanon.quasi_identifiers if c in ds.columns] if kanon else []
     if kanon and kanon.suppress and qis:
         steps.append(Step(SUPPRESS, SUPPRESS, (PROTECT,), {"quasi_identifiers": qis, "k": kanon.k,
-                                                           "max_suppressed_rate": kanon.max_suppressed_rate}))
+                                                           "max_suppressed_rate": kanon.max_suppressed_rate,
+                                                           **anonymisation_params(agreement, ds, qis)}))
     steps.append(Step(CHECK_PRIVACY, CHECK_PRIVACY, (steps[-1].task_id,)))
     released_gate = CHECK_PRIVACY
     if has_bias:
@@ -166,6 +167,21 @@ def _file_steps(loaded: LoadedAgreement, ds: Dataset) -> tuple[Step, ...]:
         steps += _synthetic_steps(out, released_gate, has_bias) + _release_steps(
             out, (f"{CHECK_SYNTHETIC}_{out.id}",) if out.kind == "synthetic" else (released_gate,))
     return tuple(steps)
+
+
+def anonymisation_params(agreement: Agreement, ds: Dataset, qis: list[str]) -> dict[str, Any]:
+    """What suppression searches and protects besides k (pactline.protect.anonymise): each quasi-identifier's
+    hierarchy above its own transformation, and each protected attribute of the dataset's bias checks with the
+    smallest max_drift agreed for it. Left out when there are none, so a plan without them reads as before."""
+    hierarchies = {q: [level.model_dump(mode="json", exclude={"examples"}) for level in ds.columns[q].hierarchy]
+                   for q in qis if ds.columns[q].hierarchy}
+    groups: dict[str, float] = {}
+    for b in agreement.bias_checks:
+        if b.dataset == ds.id:
+            for attr in b.protected_attributes:
+                groups[attr] = min(groups.get(attr, b.max_drift), b.max_drift)
+    return {**({"hierarchies": hierarchies} if hierarchies else {}),
+            **({"protected_groups": groups} if groups else {})}
 
 
 def _synthetic_steps(out: Output, after: str, has_bias: bool, extra: dict | None = None) -> list[Step]:
@@ -196,12 +212,16 @@ def _partitioned_steps(loaded: LoadedAgreement, ds: Dataset) -> tuple[Step, ...]
         Step(SCAN_PII, SCAN_PII, (MAP_SCHEMA,), {**mapped, "on_undeclared_pii": agreement.privacy.on_undeclared_pii}),
         Step(CHECK_QUALITY, CHECK_QUALITY, (SCAN_PII,), mapped),
         Step(PREPARE, PREPARE, (CHECK_QUALITY,)),
-        Step(PROTECT, PROTECT, (PREPARE,), {**mapped, "quasi_identifiers": qis}),
     ]
+    anonymisation = anonymisation_params(agreement, ds, qis) if kanon and qis else {}
+    groups = list(anonymisation.get("protected_groups", {}))
+    steps.append(Step(PROTECT, PROTECT, (PREPARE,), {**mapped, "quasi_identifiers": qis,
+                                                     **({"protected_attributes": groups} if groups else {})}))
     if kanon and qis:
         steps.append(Step(K_CLASSES, K_CLASSES, (PROTECT,), {"quasi_identifiers": qis, "k": kanon.k,
                                                              "suppress": kanon.suppress,
-                                                             "max_suppressed_rate": kanon.max_suppressed_rate}))
+                                                             "max_suppressed_rate": kanon.max_suppressed_rate,
+                                                             **anonymisation}))
     steps.append(Step(RELEASE, RELEASE, (steps[-1].task_id,), mapped))
     steps.append(Step(COMBINE, COMBINE, (RELEASE,)))
     has_bias = any(b.dataset == ds.id for b in agreement.bias_checks)

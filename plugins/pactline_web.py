@@ -36,12 +36,17 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from operators.airflow_env import agreements_folder, data_root, keystore, ledger
+from pactline.pia.build import build_assessment
+from pactline.pia.evidence import load_evidence
+from pactline.pia.generate import pia_path, stored_pia
+from pactline.store.layout import safe_run_id
 from pactline.ui import agreements as ui_agreements
 from pactline.ui import approvals as ui_approvals
 from pactline.ui import consent as ui_consent
 from pactline.ui import csrf
 from pactline.ui import incidents as ui_incidents
 from pactline.ui import ledger_view as ui_ledger
+from pactline.ui import pia as ui_pia
 from pactline.ui import reviews as ui_reviews
 from pactline.ui.html import Html, error_page, notice, page, section, url
 
@@ -245,7 +250,8 @@ def run_page(request: Request, dag_id: str, run_id: str, user: GetUserDep,
     else:  # what the run obeyed, from its reports
         fingerprint = (review.fingerprint if review else None) or loaded.fingerprint
     panel = ui_approvals.render_panel(steps, can_decide=can, action=f"{base}/approvals/{url(dag_id)}",
-                                      csrf_token=token, fingerprint=fingerprint)
+                                      csrf_token=token, fingerprint=fingerprint,
+                                      pia_url=lambda x: pia_url(base, dag_id, x.dataset, x.run_id))
     if decided in DECIDED_NOTICES:  # shown where the #approval anchor lands
         panel = Html(notice(DECIDED_NOTICES[decided], "ok") + panel)
     history = ui_approvals.render_ledger_rows(ledger(), dag_id, real_run, base=base)
@@ -253,12 +259,68 @@ def run_page(request: Request, dag_id: str, run_id: str, user: GetUserDep,
         review = ui_reviews.RunReview(dag_id, run_id, run_id)
     body = ui_reviews.render_run(review, fingerprint=fingerprint, approvals=panel, ledger_rows=history,
                                  on_undeclared=loaded.agreement.privacy.on_undeclared_pii,
+                                 pia_url=lambda ds, run: pia_url(base, dag_id, ds, run),
                                  report_url=lambda ag, ds, run, path: f"{base}/reports/{url(ag, ds, run)}/"
                                                                       + "/".join(url(p) for p in path.split("/")))
     resp = html(page(f"Review of {dag_id}", body, base=base, active="reviews", user=user_name(user)))
     if token and token != cookie_token:
         resp.set_cookie(csrf.COOKIE, token, max_age=csrf.MAX_AGE, path=base or "/", httponly=True,
                         samesite="strict", secure=request.url.scheme == "https")
+    return resp
+
+
+def pia_url(base: str, dag_id: str, dataset: str, run: str) -> str:
+    """The privacy impact assessment page of one run (its id or folder name) of one dataset."""
+    return f"{base}/pia/{url(dag_id, dataset, safe_run_id(run))}"
+
+
+def pia_evidence(dag_id: str, dataset: str, run: str) -> tuple[Any, Any] | None:
+    """(agreement, the run's evidence) for a readable agreement, dataset and run folder; None if there is none."""
+    folder = safe_run_id(run)
+    if not (_ID.match(dag_id) and _ID.match(dataset) and _RUN_FOLDER.match(folder) and not folder.startswith(".")):
+        return None
+    loaded = ui_agreements.load_folder(agreements_folder()).get(dag_id)
+    if loaded is None or dataset not in {d.id for d in loaded.agreement.datasets}:
+        return None
+    evidence = load_evidence(data_root(), dag_id, dataset, folder, ledger().entries(agreement_id=dag_id))
+    return (loaded, evidence) if evidence.found else None
+
+
+@router.get("/pia/{dag_id}/{dataset}/{run}", dependencies=READ)
+def pia_page(request: Request, dag_id: str, dataset: str, run: str, user: GetUserDep) -> HTMLResponse:
+    base = base_of(request)
+    found = pia_evidence(dag_id, dataset, run)
+    if found is None:
+        return not_found(request, user, f"No run {run} of dataset {dataset} of {dag_id} to assess.")
+    loaded, evidence = found
+    assessment = build_assessment(loaded, dataset, evidence)
+    stored = stored_pia(data_root(), dag_id, dataset, evidence.run_folder, evidence.entries)
+    run_fingerprint = next((str(r["fingerprint"]) for r in evidence.results.values() if r.get("fingerprint")), None)
+    body = ui_pia.render_pia(assessment, stored, run_fingerprint=run_fingerprint,
+                             markdown_url=f"{pia_url(base, dag_id, dataset, evidence.run_folder)}/markdown",
+                             review_url=f"{base}/runs/{url(dag_id, evidence.run_id or evidence.run_folder)}")
+    return html(page(f"Privacy impact assessment of {dag_id} / {dataset}", body, base=base, active="reviews",
+                     user=user_name(user)))
+
+
+@router.get("/pia/{dag_id}/{dataset}/{run}/markdown", dependencies=READ)
+def pia_markdown(request: Request, dag_id: str, dataset: str, run: str, user: GetUserDep) -> Response:
+    """The stored Markdown as written (decrypted), the file whose sha256 the ledger holds."""
+    found = pia_evidence(dag_id, dataset, run)
+    rel = pia_path(dag_id, dataset, run)
+    root = data_root()
+    try:
+        content = root.read_bytes(rel) if found is not None and root.exists(rel) else None
+    except Exception as err:
+        log.warning("Pactline: cannot read %s: %s", rel, err)
+        content = None
+    if content is None:
+        return not_found(request, user, "No stored assessment for this run.")
+    resp = Response(content, media_type="text/markdown; charset=utf-8")
+    resp.headers["Content-Disposition"] = f'attachment; filename="pia-{dag_id}-{dataset}.md"'
+    resp.headers["Content-Security-Policy"] = REPORT_CSP
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Cache-Control"] = "no-store"
     return resp
 
 

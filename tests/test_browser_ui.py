@@ -172,6 +172,12 @@ def test_steward_approves_a_release_in_the_browser(live, browser):
         shot(page, "04-review-of-the-run.png")
         docs = page.get_by_role("link", name="GX Data Docs").first.get_attribute("href")
         assert page.request.get(af.base + docs).status == 200
+        # the approval form links the privacy impact assessment the approval step wrote before it asked
+        pia = page.locator("#approval a", has_text="privacy impact assessment").get_attribute("href")
+        page.goto(af.base + pia)
+        page.get_by_role("heading", name="Measured privacy risks").wait_for()
+        assert page.get_by_text("RECORDED", exact=True).count() == 1  # the stored file is the one in the ledger
+        shot(page, "04b-privacy-impact-assessment.png")
 
         # a viewer may read the review but not decide
         with chromium(browser) as viewer_ctx:
@@ -258,6 +264,6 @@ def test_steward_approves_a_release_in_the_browser(live, browser):
     assert submitted[0].index < decided[0].index < published[0].index
     assert sorted(p.name for p in ARTIFACTS.glob("*.png")) == [
         "01-login.png", "02-agreements-in-airflow.png", "03-reviews.png", "04-review-of-the-run.png",
-        "05-viewer-cannot-decide.png", "06-approval-form.png", "07-approved.png", "08-dag-run-succeeded.png",
+        "04b-privacy-impact-assessment.png", "05-viewer-cannot-decide.png", "06-approval-form.png", "07-approved.png", "08-dag-run-succeeded.png",
         "09-ledger.png", "10-incidents.png", "11-review-after-release.png",
         "12-agreement-signatures-and-deliveries.png", "13-agreements-with-an-invalid-one.png"]

@@ -95,8 +95,13 @@ def test_readmission_agreement_end_to_end(airflow_home, workspace):
     assert_no_raw_values(claims, raw_values(workspace, loaded, "claims"), "claims")
     # insurance numbers written differently by the two partners join after normalisation
     assert len(set(adm["insurance_id"].to_pylist()) & set(claims["insurance_id"].to_pylist())) > 100
-    assert set(adm["birth_date"].to_pylist()) <= {f"{y}s" for y in range(1900, 2030, 10)}
+    # issue 14: suppression used to remove the whole `diverse` sex group (every gate still passed); now the search
+    # climbs the agreed hierarchies (birth decade -> any) until the group shares classes of k, and it is released
+    suppress = adm_manifest["steps"]["suppress"]
+    assert suppress["levels"] == {"birth_date": 1, "postcode": 0, "sex": 0}
+    assert set(adm["birth_date"].to_pylist()) == {"*"}
     assert all(len(p) == 1 for p in adm["postcode"].to_pylist())
+    assert "diverse" in adm["sex"].to_pylist() and suppress["protected_groups"][0]["vanished"] == 0
     # k-anonymity by suppression: every released combination of quasi-identifiers has >= k rows
     k = loaded.agreement.privacy.k_anonymity.k
     counts = Counter(zip(*(adm[c].to_pylist() for c in ("birth_date", "postcode", "sex")), strict=True))
@@ -107,6 +112,17 @@ def test_readmission_agreement_end_to_end(airflow_home, workspace):
     root = DataRoot()
     for kind in ("quality", "privacy", "bias"):
         assert adm_manifest["steps"][f"check_{kind}"]["passed"] is True
+    # the re-identification risks the agreement bounds were measured on the release, and the representation
+    # gate counted every raw sex group
+    checks = root.read_json(adm_manifest["steps"]["check_bias"]["summary_json"])["checks"]
+    results = {kind: checks[kind]["results"] for kind in ("privacy", "bias")}
+    risks = {o["clause"]: o for o in results["privacy"]
+             if o["expectation"] == "expect_reidentification_risk_to_be_at_most"}
+    assert set(risks) == {f"privacy.reidentification.{f}" for f in ("max_prosecutor_risk", "max_records_at_risk",
+                                                                     "max_average_risk")}
+    assert risks["privacy.reidentification.max_prosecutor_risk"]["observed"] == 1 / min(counts.values())
+    share = next(o for o in results["bias"] if o["expectation"] == "expect_group_shares_to_be_at_least")
+    assert share["success"] and share["details"]["vanished"] == [] and "diverse" in share["details"]["groups"]
     summary = adm_manifest["steps"]["check_bias"]["summary"]
     assert "<svg" in root.read_bytes(summary).decode()
     assert b"<svg" not in root.read_raw(summary)  # reports hold data: encrypted at rest like any version

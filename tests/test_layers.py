@@ -74,10 +74,13 @@ LAYERS: Sequence[tuple[str, tuple[str, ...]]] = (
     ("pipeline", ("pactline.pipeline",)),
     # 12. The plan (pure data built from the agreement; the steps never see it).
     ("plan", ("pactline.plan",)),
-    # 13. The faces: Airflow operators, the CLI, the steward pages' data and HTML. (The CLI's `pactline run`
+    # 13. The privacy impact assessment: the agreement, its plan (each column's transformation), a run's reports and
+    #     the ledger, written by the approval and publish operators and shown by the steward pages.
+    ("assessment", ("pactline.pia",)),
+    # 14. The faces: Airflow operators, the CLI, the steward pages' data and HTML. (The CLI's `pactline run`
     #     imports operators.render inside a function: same layer.)
     ("faces", ("operators", "pactline.cli", "pactline.ui")),
-    # 14. Entry points: DAG files, the Airflow plugin, the worker preload module.
+    # 15. Entry points: DAG files, the Airflow plugin, the worker preload module.
     ("entry points", ("dags", "plugins", "pactline.warm")),
 )
 

@@ -192,7 +192,7 @@ def test_plan_maps_per_partition_steps_and_reduces(workspace):
     assert [s.task_id for s in tx.steps if not s.params.get("mapped")] == [
         "list_partitions", "prepare", "k_classes", "combine", "publish_transactions-release"]
     assert tx.step("k_classes").params == {"quasi_identifiers": ["age", "gender"], "k": 2, "suppress": True,
-                                           "max_suppressed_rate": 0.05}
+                                           "max_suppressed_rate": 0.05, "protected_groups": {"gender": 0.2}}
     assert not any(s.params.get("mapped") for s in orders.steps)  # the one-file path is unchanged
     from pactline.plan import render_text
 

@@ -85,8 +85,14 @@ def test_plan_steps_follow_the_agreement(readmission):
     assert [s.task_id for s in adm.steps] == [
         "ingest", "map_schema", "scan_pii", "check_quality", "protect", "suppress", "check_privacy", "check_bias",
         "approve_admissions-release", "publish_admissions-release"]
+    # suppression may climb the agreed hierarchies, and keeps the bias check's protected groups (issue 14)
     assert adm.step("suppress").params == {"quasi_identifiers": ["birth_date", "postcode", "sex"], "k": 5,
-                                           "max_suppressed_rate": 0.1}
+                                           "max_suppressed_rate": 0.1,
+                                           "hierarchies": {"birth_date": [{"kind": "generalise", "method": "any",
+                                                                           "label": "*"}],
+                                                           "postcode": [{"kind": "generalise", "method": "any",
+                                                                         "label": "*"}]},
+                                           "protected_groups": {"sex": 0.05}}
     assert adm.step("publish").upstream == ("approve_admissions-release",)
     # no quasi-identifier, no bias check agreed for claims, and no approval for its sandbox release
     claims = plan.dataset("claims")

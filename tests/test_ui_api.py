@@ -468,3 +468,27 @@ def test_key_release_through_the_providers_api(world):
                              headers={"Authorization": f"Bearer {analyst}"}).status_code == 404
     events = [(x.event, x.payload.get("principal")) for x in ledger_entries() if x.event.startswith("key.")]
     assert ("key.released", "atlantic-health-ml-team") in events and ("key.refused", "admin") in events
+
+
+def test_the_approval_form_links_the_assessment_written_before_it(world):
+    """The approval step writes the privacy impact assessment before it asks; the steward's form links it and the
+    request names its sha256 (the file's, as the ledger's pia.generated entry holds it)."""
+    import hashlib
+
+    from pactline.pia.generate import pia_path
+    from pactline.store import DataRoot
+
+    run_id = world.approved_run.run_id
+    status, page = world.approved["page"]
+    link = f'href="/pactline/pia/{AGREEMENT}/admissions/{report_folder(world)}"'
+    assert status == 200 and link in page and page.index(link) < page.index('name="decision"')
+    entries = ledger_entries(run_id)
+    requested = next(x for x in entries if x.event == "approval.requested")
+    generated = [x for x in entries if x.event == "pia.generated" and x.payload["dataset"] == "admissions"]
+    assert generated and generated[0].index < requested.index
+    assert generated[0].payload["trigger"] == APPROVE
+    assert requested.payload["pia_sha256"] == generated[0].payload["sha256"]
+    text = DataRoot().read_bytes(pia_path(AGREEMENT, "admissions", run_id))
+    assert hashlib.sha256(text).hexdigest() == generated[-1].payload["sha256"]
+    resp = world.client.get(f"/pactline/pia/{AGREEMENT}/admissions/{report_folder(world)}", cookies=world.as_("viewer"))
+    assert resp.status_code == 200 and "standard_contractual_clauses" in resp.text and "RECORDED" in resp.text

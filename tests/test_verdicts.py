@@ -119,6 +119,42 @@ def test_group_share():
     assert not v.success and v.observed is None
 
 
+def test_group_share_counts_every_raw_group():
+    """A group of the raw data with no released row holds a share of 0 and fails by name, whatever min_share."""
+    m = group_metrics(rates((10, 40), (5, 60)), "group", "label")
+    assert verdicts.group_share(m, 0.4, ["A", "B"]).success  # every raw group present: as before
+    v = verdicts.group_share(m, 0.0, ["A", "B", "C"])
+    assert not v.success and v.observed == 0.0
+    assert v.details == {"below": ["C"], "vanished": ["C"]}
+    assert verdicts.group_share(m, 0.41, ["A", "B", "C"]).details["below"] == ["A", "C"]
+    gx = validate(rates((10, 40), (5, 60)), ExpectGroupSharesToBeAtLeast(column="group", min_share=0.0,
+                                                                          raw_groups=["A", "B", "C"]))
+    (o,) = gx.results
+    assert (o.success, o.observed, o.details["vanished"], o.details["below"]) == (False, 0.0, ["C"], ["C"])
+
+
+@pytest.mark.parametrize(("suppressed", "rows", "max_rate", "passed"), [
+    (5, 100, 0.05, True), (6, 100, 0.05, False), (0, 0, 0.0, True), (1, 1, 1.0, True)])
+def test_suppressed_rate(suppressed, rows, max_rate, passed):
+    v = verdicts.suppressed_rate(suppressed, rows, max_rate)
+    assert v.success is passed and v.observed == (suppressed / rows if rows else 0.0)
+
+
+def test_groups_kept():
+    before = {"f": 45, "m": 45, "x": 10}
+    # x loses 8 of 10 rows: share 0.10 -> 2/82; f and m grow
+    v = verdicts.groups_kept(before, {"f": 40, "m": 40, "x": 2}, 0.05)
+    assert not v.success and v.observed == pytest.approx(0.1 - 2 / 82)
+    assert v.details["shrunk"] == ["x"] and v.details["vanished"] == []
+    assert v.details["lost"]["f"] == 0.0  # a group that grew lost nothing
+    assert verdicts.groups_kept(before, {"f": 40, "m": 40, "x": 2}, 0.1 - 2 / 82 + 1e-12).success
+    gone = verdicts.groups_kept(before, {"f": 45, "m": 45}, 0.5)
+    assert not gone.success and gone.details["vanished"] == ["x"] and gone.details["shrunk"] == []
+    everything = verdicts.groups_kept(before, {}, 1.0)  # nothing left: every group vanished
+    assert everything.details["vanished"] == ["f", "m", "x"]
+    assert verdicts.groups_kept({}, {}, 0.0).success  # no rows, no group to lose
+
+
 def test_disparate_impact_and_parity_difference():
     m = group_metrics(rates((4, 20), (2, 20)), "group", "label")  # rates 0.2 and 0.1: DI 0.5, parity 0.1
     assert m.disparate_impact == 0.5 and m.parity_difference == pytest.approx(0.1)
@@ -410,6 +446,10 @@ NINE = ("expect_table_row_count_to_be_between", "expect_column_values_to_be_uniq
         "expect_parity_difference_to_be_at_most", "expect_group_metrics_to_not_drift",
         "expect_quasi_identifiers_to_be_k_anonymous", "expect_sensitive_column_to_be_l_diverse",
         "expect_column_values_to_have_no_residual_pii")
+RISK = "expect_reidentification_risk_to_be_at_most"
+# loose enough for the sample transactions to pass (k=2 makes the highest risk exactly 0.5), so the run goes on
+REIDENTIFICATION = ("{risk_threshold: 0.2, max_prosecutor_risk: 0.5, max_records_at_risk: 0.05, max_average_risk: 0.1, "
+                    "max_marketer_risk: 0.1}")
 
 
 def gate_results(agreement_id: str, run_id: str) -> dict[str, list[dict]]:
@@ -442,14 +482,15 @@ def test_one_file_and_three_partitions_decide_every_gate_alike(airflow_home, wor
     split_csv(data / "transactions.csv", data / "transactions_parts", 3)
     agreements = workspace / "agreements"
 
-    def with_l_diversity(path: Path) -> Path:  # all nine whole-dataset gates
+    def with_l_diversity(path: Path) -> Path:  # all nine whole-dataset gates, and the re-identification risks
         text = path.read_text()
         if "l_diversity:" not in text:
             text = text.replace("  k_anonymity: {k: 2, quasi_identifiers: [age, gender]}\n",
                                 "  k_anonymity: {k: 2, quasi_identifiers: [age, gender]}\n"
-                                "  l_diversity: {l: 2, sensitive_column: merchant_category}\n")
+                                "  l_diversity: {l: 2, sensitive_column: merchant_category}\n"
+                                f"  reidentification: {REIDENTIFICATION}\n")
             amend(path, text)
-        assert "l_diversity: {l: 2" in path.read_text()
+        assert "l_diversity: {l: 2" in path.read_text() and "reidentification:" in path.read_text()
         return path
 
     one = with_l_diversity(partitioned_fraud(agreements, None))
@@ -469,7 +510,7 @@ def test_one_file_and_three_partitions_decide_every_gate_alike(airflow_home, wor
     differences: list[str] = []  # every disagreement at once, not just the first
     l_value = 2
     for kind, expectation in [("quality", NINE[0]), ("quality", NINE[1]), *[("bias", e) for e in NINE[2:6]],
-                              ("privacy", NINE[6]), ("privacy", NINE[7]), ("privacy", NINE[8])]:
+                              ("privacy", NINE[6]), ("privacy", NINE[7]), ("privacy", NINE[8]), ("privacy", RISK)]:
         mine, theirs = by_clause(parts[kind], expectation), by_clause(whole[kind], expectation)
         if not mine or mine.keys() != theirs.keys():
             differences.append(f"{expectation}: partitioned {sorted(mine)} one-file {sorted(theirs)}")
@@ -482,7 +523,9 @@ def test_one_file_and_three_partitions_decide_every_gate_alike(airflow_home, wor
                       "threshold": (json.dumps(o["threshold"], sort_keys=True), json.dumps(t["threshold"], sort_keys=True)),
                       "description": (o["description"].replace(outcomes.OVER_ALL, ""), t["description"]),
                       "observed": (o["observed"], pytest.approx(expected, rel=1e-9, abs=1e-12)),
-                      **{f"details.{d}": (o["details"].get(d), t["details"].get(d)) for d in ("below", "exceeded")}}
+                      **{f"details.{d}": (o["details"].get(d), t["details"].get(d))
+                         for d in ("below", "exceeded", "vanished",
+                                   *(("rows", "classes", "rows_at_risk") if expectation == RISK else ()))}}
             differences += [f"{expectation} {key} {name}: partitioned {a!r} one-file {b!r}"
                             for name, (a, b) in checks.items() if a != b]
     # residual PII: each partition counted its own values (passing at any rate); combine decided on the sums
@@ -491,4 +534,8 @@ def test_one_file_and_three_partitions_decide_every_gate_alike(airflow_home, wor
                     if o["expectation"] == NINE[8] and tuple(o["columns"]) == column_key[1]]
         if len(per_part) != 3 or not all(o["success"] and o["threshold"] == {"max_rate": 1.0} for o in per_part):
             differences.append(f"{NINE[8]} {column_key}: partitions {per_part}")
+    # the four agreed re-identification maxima were measured on both paths (and compared above)
+    assert {o["clause"] for o in whole["privacy"] if o["expectation"] == RISK} == {
+        f"privacy.reidentification.{f}" for f in ("max_prosecutor_risk", "max_records_at_risk", "max_average_risk",
+                                                  "max_marketer_risk")}
     assert not differences, "\n".join(differences)

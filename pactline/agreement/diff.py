@@ -310,6 +310,10 @@ _RULES: dict[str, Rule] = {
     "datasets[].columns.*.description": _fixed("neutral", _NEUTRAL),
     "datasets[].columns.*.category": _category,
     "datasets[].columns.*.nullable": _flag("nullable", True),
+    # a hierarchy lets suppression release rows at coarser levels where it would otherwise stop or remove them:
+    # the recipient may get rows it would not have, so any change is read as widening
+    "datasets[].columns.*.hierarchy": _fixed("widening", "generalisation hierarchy changed: suppression may "
+                                                         "release rows at other levels"),
     f"{_T}.kind": _transformation_kind,
     f"{_T}.examples": _fixed("neutral", "examples only"),
     f"{_T}.placeholder": _fixed("neutral", "placeholder text only"),
@@ -340,6 +344,9 @@ _RULES: dict[str, Rule] = {
     "privacy.k_anonymity.k": _numeric("k", "narrowing"),
     "privacy.k_anonymity.quasi_identifiers[]": _item("narrowing", "quasi-identifier in k-anonymity"),
     "privacy.l_diversity": _item("narrowing", "l-diversity check"),
+    "privacy.reidentification": _item("narrowing", "re-identification risk check"),
+    # a higher threshold counts fewer records as at risk
+    "privacy.reidentification.risk_threshold": _numeric("risk_threshold", "widening"),
     "privacy.l_diversity.l": _numeric("l", "narrowing"),
     "privacy.on_undeclared_pii": _ranked("on_undeclared_pii", ["fail", "drop", "redact"]),
     "bias_checks[]": _item("narrowing", "bias check"),

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import EmailStr, Field, ValidationInfo, field_validator, model_serializer, model_validator
 
 from pactline.agreement.base import Strict
+from pactline.agreement.hierarchy import HierarchyLevel, hierarchy_problem
 from pactline.agreement.transformations import Transformation, TransformationKind
 
 Loc = tuple[str | int, ...]
@@ -171,9 +172,23 @@ class Column(Strict):
     nullable: bool = True
     description: str = ""
     transformation: Transformation
+    hierarchy: list[HierarchyLevel] = Field(default_factory=list, description=(
+        "Coarser generalisations of a quasi-identifier, finest first, above its own transformation (level 0): "
+        "suppression may move the column up these levels to reach k (see pactline.agreement.hierarchy)."))
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: Any) -> Any:
+        # no hierarchy is left out, so the fingerprints of existing agreements do not change
+        data = handler(self)
+        if isinstance(data, dict) and not data.get("hierarchy"):
+            data.pop("hierarchy", None)
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> Column:
+        why = hierarchy_problem(self.transformation, self.hierarchy)
+        if why:
+            raise ValueError(why)
         personal = self.category in ("direct_identifier", "quasi_identifier", "sensitive", "protected_attribute")
         if personal and self.legal_basis == "not_applicable":
             raise ValueError(f"a {self.category} column needs a legal_basis")
@@ -269,6 +284,70 @@ class LDiversity(Strict):
     sensitive_column: str
 
 
+class Reidentification(Strict):
+    """Re-identification risk of the released rows over privacy.k_anonymity's quasi-identifiers, after suppression
+    (formulas: pactline.checks.risk). Every maximum is optional; at least one is needed."""
+
+    risk_threshold: float = Field(default=0.2, gt=0, le=1, description=(
+        "A record is at risk when its prosecutor risk (1 / the size of its equivalence class) is above this."))
+    max_prosecutor_risk: float | None = Field(default=None, ge=0, le=1, description=(
+        "Highest risk of any record: 1 / the smallest equivalence class."))
+    max_records_at_risk: float | None = Field(default=None, ge=0, le=1, description=(
+        "Share of records whose prosecutor risk is above risk_threshold."))
+    max_average_risk: float | None = Field(default=None, ge=0, le=1, description=(
+        "Average prosecutor risk over all records: equivalence classes / records."))
+    max_marketer_risk: float | None = Field(default=None, ge=0, le=1, description=(
+        "Share of records an attacker matching every record against the release re-identifies (the release taken "
+        "as the population: equivalence classes / records)."))
+
+    @model_validator(mode="after")
+    def _some_limit(self) -> Reidentification:
+        if not self.limits():
+            raise ValueError("give at least one of " + ", ".join(REIDENTIFICATION_LIMITS))
+        return self
+
+    def limits(self) -> dict[str, float]:
+        """The agreed maxima, by field name, in the order of REIDENTIFICATION_LIMITS."""
+        return {f: getattr(self, f) for f in REIDENTIFICATION_LIMITS if getattr(self, f) is not None}
+
+
+# field of Reidentification -> the measure of pactline.checks.risk it bounds
+REIDENTIFICATION_LIMITS = {"max_prosecutor_risk": "max_prosecutor_risk", "max_records_at_risk": "records_at_risk",
+                           "max_average_risk": "average_prosecutor_risk", "max_marketer_risk": "marketer_risk"}
+
+
+class FeatureLeakage(Strict):
+    """Released columns must not give away the label or a person's identifier (scores: pactline.checks.leakage).
+    Every field is optional; a maximum set to null is not checked. Applies to every dataset of the agreement."""
+
+    label: str | None = Field(default=None, description=(
+        "The label a column must not predict on its own. Default: the dataset's bias-check label, else its column "
+        "declared `label`; a dataset that does not declare this column uses its own."))
+    max_single_feature_auc: float | None = Field(default=0.95, ge=0.5, le=1, description=(
+        "Highest ROC AUC of one released column, target-encoded with cross fitting, against a binary label."))
+    max_normalised_mutual_information: float | None = Field(default=0.9, ge=0, le=1, description=(
+        "Highest normalised mutual information between one released column and the label."))
+    max_unique_row_share: float | None = Field(default=0.05, ge=0, le=1, description=(
+        "Highest share of released rows whose combination of identity_columns no other row shares."))
+    identity_columns: Literal["auto"] | list[str] = Field(default="auto", description=(
+        "Columns an attacker may know about a person. auto: the released quasi-identifiers and protected "
+        "attributes (not tokens, not free text)."))
+    identifiers: Literal["auto"] | list[str] = Field(default="auto", description=(
+        "Raw identifiers no released column may reconstruct. auto: the direct identifiers and every pseudonymised "
+        "column. [] turns the identifier mapping off."))
+    max_carried_identifier_rate: float | None = Field(default=0.0, ge=0, le=1, description=(
+        "Highest share of a released text column's rows that hold their own raw identifier (or its digits)."))
+
+    def named_columns(self) -> list[tuple[Loc, str]]:
+        """Every column this section names, with where it names it (each must be declared by some dataset)."""
+        out: list[tuple[Loc, str]] = [(("privacy", "feature_leakage", "label"), self.label)] if self.label else []
+        for name in ("identity_columns", "identifiers"):
+            value = getattr(self, name)
+            if isinstance(value, list):
+                out += [(("privacy", "feature_leakage", name, j), c) for j, c in enumerate(value)]
+        return out
+
+
 class SyntheticThresholds(Strict):
     min_quality_score: float = Field(default=0.8, ge=0, le=1)
     min_dcr_baseline_protection: float = Field(default=0.5, ge=0, le=1)
@@ -284,6 +363,21 @@ class PrivacyThresholds(Strict):
         default="fail", description="What scan_pii does when PII turns up in a column declared non-personal."
     )
     synthetic: SyntheticThresholds = Field(default_factory=SyntheticThresholds)
+    reidentification: Reidentification | None = None
+    feature_leakage: FeatureLeakage | None = None
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: Any) -> Any:
+        # thresholds added later and left unset are left out, so existing agreements keep their fingerprints
+        data = handler(self)
+        if isinstance(data, dict):
+            for name in PRIVACY_FIELDS_OMITTED_WHEN_UNSET:
+                if data.get(name) is None:
+                    data.pop(name, None)
+        return data
+
+
+PRIVACY_FIELDS_OMITTED_WHEN_UNSET = ("reidentification", "feature_leakage")
 
 
 class BiasCheck(Strict):
@@ -447,9 +541,12 @@ class Agreement(Strict):
                       for j, c in enumerate(self.privacy.k_anonymity.quasi_identifiers)]
         if self.privacy.l_diversity:
             named.append((("privacy", "l_diversity", "sensitive_column"), self.privacy.l_diversity.sensitive_column))
+        if self.privacy.feature_leakage:
+            named += self.privacy.feature_leakage.named_columns()
         for loc, col in named:
             if not any(col in d.columns for d in self.datasets):
                 out.append((loc, f"column {col!r} is not declared by any dataset"))
+        out += self._anonymisation_problems()
         for i, d in enumerate(self.datasets):
             for name, c in d.columns.items():
                 key = getattr(c.transformation, "key", None)
@@ -461,6 +558,32 @@ class Agreement(Strict):
                         out.append((("datasets", i, "columns", name, "transformation", "kind"),
                                     f"transformation {c.transformation.kind!r} on a {c.category} column is "
                                     f"forbidden by restrictions[{j}] ({r.id})"))
+        return out
+
+    def _anonymisation_problems(self) -> list[tuple[Loc, str]]:
+        """Re-identification risk is measured over k-anonymity's quasi-identifiers; a hierarchy is climbed by
+        k-anonymity's suppression, and never on a protected attribute (its groups must stay those of the raw
+        data for the bias checks)."""
+        out: list[tuple[Loc, str]] = []
+        kanon = self.privacy.k_anonymity
+        if self.privacy.reidentification and not kanon:
+            out.append((("privacy", "reidentification"), "re-identification risk is measured over the "
+                        "quasi-identifiers of privacy.k_anonymity: add it (suppress: false only measures)"))
+        for i, d in enumerate(self.datasets):
+            protected = {a for b in self.bias_checks if b.dataset == d.id for a in b.protected_attributes}
+            for name, c in d.columns.items():
+                if not c.hierarchy:
+                    continue
+                loc: Loc = ("datasets", i, "columns", name, "hierarchy")
+                if not kanon or name not in kanon.quasi_identifiers:
+                    out.append((loc, f"column {name!r} has a hierarchy but is not one of "
+                                     "privacy.k_anonymity.quasi_identifiers, so nothing would climb it"))
+                elif not kanon.suppress:
+                    out.append((loc, "a hierarchy is climbed by suppression: set privacy.k_anonymity.suppress "
+                                     "to true, or remove the hierarchy"))
+                if name in protected:
+                    out.append((loc, f"column {name!r} is a protected attribute of a bias check: generalising it "
+                                     "would merge the groups the bias checks compare; remove the hierarchy"))
         return out
 
 

@@ -1,7 +1,7 @@
 """Quality, privacy and bias gates on GX (Airflow-free), and the steward's summary report.
 
     check_quality(table, agreement, dataset_id, *, docs_dir=None, run_id=None, stage="raw") -> CheckResult
-    check_privacy(table, agreement, dataset_id, *, docs_dir=None, run_id=None) -> CheckResult
+    check_privacy(table, agreement, dataset_id, *, docs_dir=None, run_id=None, identifiers=None) -> CheckResult
     check_bias(raw_table, released_table, agreement, dataset_id, *, docs_dir=None, run_id=None) -> CheckResult
     run_checks(raw_table, released_table, agreement, dataset_id, out_dir, *, run_id) -> dict[str, CheckResult]
     gate(result) -> result, or raises CheckFailed

@@ -16,9 +16,11 @@ import pyarrow as pa
 from expectations.suites import bias_suite, privacy_suite, quality_suite, suite_name
 from pactline.agreement.loader import LoadedAgreement, fingerprint
 from pactline.agreement.model import Agreement
+from pactline.checks.leakage import raw_column
 from pactline.checks.metrics import group_metrics
 from pactline.checks.result import CheckResult
 from pactline.checks.runner import run_suite, to_pandas
+from pactline.errors import DataError
 
 Table = pa.Table | pd.DataFrame
 AgreementLike = Agreement | LoadedAgreement
@@ -45,11 +47,23 @@ def check_quality(table: Table, agreement: AgreementLike, dataset_id: str, *, do
 
 
 def check_privacy(table: Table, agreement: AgreementLike, dataset_id: str, *, docs_dir: Path | None = None,
-                  run_id: str | None = None) -> CheckResult:
-    """Residual PII, k-anonymity and l-diversity of the released `table`."""
+                  run_id: str | None = None, identifiers: Table | None = None) -> CheckResult:
+    """Residual PII, k-anonymity, l-diversity and feature leakage of the released `table`. `identifiers`: the
+    raw (mapped) identifier columns of the same rows in the same order, for the identifier mapping of
+    privacy.feature_leakage (without them it is skipped and said so); they join the batch under
+    pactline.checks.leakage.raw_column names and are only counted."""
     a, fp = _unwrap(agreement)
     frame = to_pandas(table)
-    suite = privacy_suite(a, dataset_id, [str(c) for c in frame.columns])
+    present = [str(c) for c in frame.columns]
+    raw: list[str] = []
+    if identifiers is not None:
+        ids = to_pandas(identifiers)
+        if len(ids) != len(frame):
+            raise DataError(f"the raw identifiers have {len(ids)} rows, the released table {len(frame)}: "
+                            "they must be the same rows in the same order")
+        raw = [str(c) for c in ids.columns]
+        frame = frame.assign(**{raw_column(c): ids[c].to_numpy() for c in raw})
+    suite = privacy_suite(a, dataset_id, present, raw)
     return run_suite(frame, suite, kind="privacy", agreement_id=a.metadata.id, dataset_id=dataset_id,
                      fingerprint=fp, docs_dir=docs_dir, run_id=run_id)
 

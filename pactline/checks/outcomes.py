@@ -11,7 +11,11 @@ alike). Every outcome's details are the path's own counts plus the verdict's det
     bias_outcomes(check, attribute, raw, released, where) -> [group share, disparate impact, parity difference, drift]
     k_anonymity_outcome(k, quasi_identifiers, min_class_size, *, classes, suppressed)
     l_diversity_outcome(l, sensitive_column, quasi_identifiers, summary)
+    reidentification_outcomes(limits, quasi_identifiers, class_sizes, risk_threshold) -> one per agreed maximum
     residual_pii_outcome(column, max_rate, *, rows_with_pii, rows_checked, partitions)
+    label_leakage_outcome(column, label, max_auc, max_nmi, scores, *, partitions)
+    unique_row_share_outcome(columns, max_share, *, unique_rows, rows, partitions)
+    identifier_leakage_outcome(column, findings, max_carried_rate, *, one_to_one, partitions)
 """
 
 from __future__ import annotations
@@ -19,9 +23,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from pactline.agreement.model import REIDENTIFICATION_LIMITS
 from pactline.checks import verdicts
 from pactline.checks.metrics import GroupMetrics
 from pactline.checks.result import Outcome
+from pactline.checks.risk import reidentification_risk
 
 if TYPE_CHECKING:
     from pactline.agreement.model import BiasCheck, QualityRule
@@ -100,7 +106,7 @@ def bias_outcomes(check: BiasCheck, attribute: str, raw: GroupMetrics, released:
     """The four bias outcomes of one protected attribute of a bias check (where = "bias_checks[j]"): group
     shares, disparate impact and parity difference of `released`, and their drift from `raw`."""
     b, m, cols = check, released, [attribute, check.label]
-    share = verdicts.group_share(m, b.min_group_share)
+    share = verdicts.group_share(m, b.min_group_share, raw.groups)  # every raw group counts, a vanished one fails
     di = verdicts.disparate_impact(m, b.min_disparate_impact)
     parity = verdicts.parity_difference(m, b.max_parity_difference)
     moved = verdicts.drift(raw, m, b.max_drift)
@@ -145,6 +151,42 @@ def l_diversity_outcome(l: int, sensitive_column: str, quasi_identifiers: Sequen
                    l_diversity_description(sensitive_column, l, qis, over_all=True))
 
 
+REIDENTIFICATION_WORDS = {
+    "max_prosecutor_risk": "highest re-identification risk of any record (1 / smallest class)",
+    "max_records_at_risk": "share of records whose re-identification risk is above {t}",
+    "max_average_risk": "average re-identification risk (classes / records)",
+    "max_marketer_risk": "marketer re-identification risk (classes / records)",
+}
+
+
+def reidentification_description(limit: str, max_risk: float, quasi_identifiers: Sequence[str], risk_threshold: float,
+                                  *, over_all: bool = False) -> str:
+    """The line for one of privacy.reidentification's maxima (`limit` is its field name)."""
+    what = REIDENTIFICATION_WORDS[limit].format(t=risk_threshold)
+    return f"{what} over {', '.join(quasi_identifiers)} is at most {max_risk}{OVER_ALL if over_all else ''}"
+
+
+def reidentification_threshold(limit: str, max_risk: float, risk_threshold: float) -> dict[str, float]:
+    """The threshold as the agreement words it: the maximum, and for records at risk the risk threshold too."""
+    return {limit: max_risk, **({"risk_threshold": risk_threshold} if limit == "max_records_at_risk" else {})}
+
+
+def reidentification_outcomes(limits: Mapping[str, float], quasi_identifiers: Sequence[str],
+                              class_sizes: Mapping[Any, int], risk_threshold: float) -> list[Outcome]:
+    """One outcome per agreed maximum of privacy.reidentification (`limits`: field name -> maximum), over all
+    partitions from the histogram of the released classes' sizes (k_classes keeps it)."""
+    qis = list(quasi_identifiers)
+    risk = reidentification_risk(class_sizes, risk_threshold)
+    out = []
+    for limit, max_risk in limits.items():
+        v = verdicts.reidentification_risk(risk.measure(REIDENTIFICATION_LIMITS[limit]), max_risk)
+        out.append(Outcome("expect_reidentification_risk_to_be_at_most", qis, v.observed,
+                           reidentification_threshold(limit, max_risk, risk_threshold), v.success,
+                           {**risk.to_dict(), **v.details}, f"privacy.reidentification.{limit}",
+                           reidentification_description(limit, max_risk, qis, risk_threshold, over_all=True)))
+    return out
+
+
 def residual_pii_description(column: str, max_rate: float, *, over_all: bool = False) -> str:
     return f"{column}: share of values with residual PII at most {max_rate}{OVER_ALL if over_all else ''}"
 
@@ -160,6 +202,81 @@ def residual_pii_outcome(column: str, max_rate: float, *, rows_with_pii: int, ro
                    residual_pii_description(column, max_rate, over_all=True))
 
 
+
+# -- feature leakage (privacy.feature_leakage) -----------------------------------------------
+
+LABEL_LEAKAGE = "expect_column_to_not_predict_label"
+UNIQUE_ROWS = "expect_unique_row_share_to_be_at_most"
+IDENTIFIER_LEAKAGE = "expect_column_to_not_reveal_identifiers"
+
+
+def label_leakage_threshold(max_auc: float | None, max_nmi: float | None) -> dict[str, float | None]:
+    return {"max_single_feature_auc": max_auc, "max_normalised_mutual_information": max_nmi}
+
+
+def label_leakage_description(column: str, label: str, max_auc: float | None, max_nmi: float | None, *,
+                              over_all: bool = False) -> str:
+    limits = [f"{name} at most {limit}" for name, limit in (("single-feature AUC", max_auc),
+                                                            ("normalised mutual information", max_nmi))
+              if limit is not None]
+    return f"{column} alone predicts {label} with {' and '.join(limits)}{OVER_ALL if over_all else ''}"
+
+
+def unique_rows_description(columns: Sequence[str], max_share: float, *, over_all: bool = False) -> str:
+    return (f"at most {max_share:.0%} of rows are the only one with their {', '.join(columns)}"
+            f"{OVER_ALL if over_all else ''}")
+
+
+def identifier_leakage_threshold(max_carried_rate: float | None, one_to_one: bool) -> dict[str, Any]:
+    return {"max_carried_identifier_rate": max_carried_rate, "one_to_one": one_to_one}
+
+
+def identifier_leakage_description(column: str, identifiers: Sequence[str], max_carried_rate: float | None,
+                                   one_to_one: bool, *, over_all: bool = False) -> str:
+    rules = (["maps one-to-one onto"] if one_to_one else []) + (
+        [f"holds in more than {max_carried_rate:.0%} of rows"] if max_carried_rate is not None else [])
+    return (f"{column} neither {' nor '.join(rules) or 'reveals'} {', '.join(identifiers)}"
+            f"{OVER_ALL if over_all else ''}")
+
+
+def label_leakage_outcome(column: str, label: str, max_auc: float | None, max_nmi: float | None,
+                          scores: Mapping[str, Any], *, partitions: int) -> Outcome:
+    """A column's label leakage over all partitions; `scores` are the highest AUC and NMI any partition measured
+    (a score is not a sum: the worst partition decides) and the labelled rows of all of them."""
+    auc, nmi = scores.get("single_feature_auc"), scores.get("normalised_mutual_information")
+    v = verdicts.label_leakage(auc, nmi, max_auc, max_nmi)
+    return Outcome(LABEL_LEAKAGE, [column, label], v.observed, label_leakage_threshold(max_auc, max_nmi), v.success,
+                   {"rows": scores.get("rows", 0), "partitions": partitions, **v.details}, "privacy.feature_leakage",
+                   label_leakage_description(column, label, max_auc, max_nmi, over_all=True))
+
+
+def unique_row_share_outcome(columns: Sequence[str], max_share: float, *, unique_rows: int, rows: int,
+                             partitions: int) -> Outcome:
+    """The unique-row share over all partitions from the partitions' summed counts of rows unique within their own
+    partition: a row unique in the dataset is unique in its partition, so the sum bounds the dataset's from above."""
+    cols = list(columns)
+    v = verdicts.unique_row_share(unique_rows, rows, max_share)
+    return Outcome(UNIQUE_ROWS, cols, v.observed, {"max_unique_row_share": max_share}, v.success,
+                   {"rows": rows, "unique_rows": unique_rows, "partitions": partitions, **v.details},
+                   "privacy.feature_leakage.max_unique_row_share",
+                   unique_rows_description(cols, max_share, over_all=True))
+
+
+def identifier_leakage_outcome(column: str, findings: Mapping[str, Mapping[str, Any]],
+                               max_carried_rate: float | None, *, one_to_one: bool, partitions: int) -> Outcome:
+    """A column against the raw identifiers over all partitions; `findings` per identifier: carried and checked
+    rows summed, one_to_one when every partition found the mapping one-to-one (a mapping one-to-one over the
+    dataset is one-to-one in each partition)."""
+    v = verdicts.identifier_leakage(findings, max_carried_rate)
+    return Outcome(IDENTIFIER_LEAKAGE, [column], v.observed, identifier_leakage_threshold(max_carried_rate, one_to_one),
+                   v.success, {"identifiers": {k: dict(f) for k, f in findings.items()}, "partitions": partitions,
+                               **v.details}, "privacy.feature_leakage.identifiers",
+                   identifier_leakage_description(column, list(findings), max_carried_rate, one_to_one, over_all=True))
+
 __all__ = ["bias_description", "bias_outcomes", "k_anonymity_description", "k_anonymity_outcome",
-           "l_diversity_description", "l_diversity_outcome", "mostly_text", "residual_pii_description", "residual_pii_outcome",
+           "l_diversity_description", "l_diversity_outcome", "mostly_text", "reidentification_description",
+           "reidentification_outcomes", "reidentification_threshold", "residual_pii_description", "residual_pii_outcome",
            "row_count_description", "row_count_outcome", "unique_description", "unique_outcome"]
+__all__ += ["identifier_leakage_description", "identifier_leakage_outcome", "identifier_leakage_threshold",
+            "label_leakage_description", "label_leakage_outcome", "label_leakage_threshold", "unique_row_share_outcome",
+            "unique_rows_description"]  # feature leakage

@@ -1,5 +1,5 @@
-"""combine: the reduce before publish. k-anonymity, l-diversity and bias over the whole dataset from the
-partitions' aggregates; the released parts, in order, as one dataset."""
+"""combine: the reduce before publish. k-anonymity, re-identification risk, l-diversity and bias over the whole
+dataset from the partitions' aggregates; the released parts, in order, as one dataset."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from pactline.partition import GroupCounts, SensitiveValues
 from pactline.pipeline.context import RunContext
 from pactline.pipeline.gates import finish, local_reports
+from pactline.pipeline.leakage import leakage_outcomes
 from pactline.pipeline.parts import merged_groups
 
 
@@ -31,12 +32,20 @@ def combine(ctx: RunContext, dataset_id: str, *, mapped: list[dict[str, Any]], r
         privacy.append(gate_outcomes.k_anonymity_outcome(kanon.k, classes["quasi_identifiers"],
                                                          classes["min_class_size"], classes=classes["classes"],
                                                          suppressed=classes["suppressed"]))
+    risk = ctx.agreement.privacy.reidentification
+    if risk and classes:  # from the sizes of the classes suppression left, as the one-file GX metric counts them
+        privacy += gate_outcomes.reidentification_outcomes(risk.limits(), classes["quasi_identifiers"],
+                                                           classes["kept_class_sizes"], risk.risk_threshold)
     extras: dict[str, Any] = {"rows": sum(r["rows"] for r in released)}
     ldiv = ctx.agreement.privacy.l_diversity
     if ldiv and any("diversity" in r for r in released):
         privacy.append(l_diversity_outcome(ctx, released))
     elif ldiv:
         extras["skipped"] = [f"l-diversity: {ldiv.sensitive_column} or quasi-identifiers not in dataset {dataset_id}"]
+    leaks, not_measured = leakage_outcomes(ctx, released)  # feature leakage from each partition's measurements
+    privacy += leaks
+    if not_measured:
+        extras["skipped"] = [*extras.get("skipped", []), *not_measured]
     results["privacy"] = CheckResult("privacy", f"{ctx.loaded.id}.{dataset_id}.privacy", ctx.loaded.id, dataset_id,
                                      all(o.success for o in privacy), privacy, ctx.loaded.fingerprint, ctx.run_id,
                                      extras=extras)

@@ -28,12 +28,16 @@ def partition_agreement(loaded: LoadedAgreement, dataset_id: str) -> LoadedAgree
     """The agreement as one partition is checked against: rules that hold row by row only.
 
     Row counts are checked on the total (prepare), k-anonymity on the summed class sizes (k_classes,
-    combine), l-diversity and the residual-PII rate on the summed counts (combine); the fingerprint stays the agreement's own, so results are recorded against it.
+    combine), l-diversity and the residual-PII rate on the summed counts (combine), feature leakage on each
+    partition's measurements (release, combine); the fingerprint stays the agreement's own, so results are recorded
+    against it.
     """
     a = loaded.agreement
     rules = [r for r in a.quality_rules if not (r.dataset == dataset_id and r.rule == "row_count")]
     # the residual-PII rate too is a whole-dataset rule: each partition counts, combine decides
     privacy = a.privacy.model_copy(update={"k_anonymity": None, "l_diversity": None, "max_residual_pii_rate": 1.0})
+    # feature leakage: release measures each partition without GX (pipeline.leakage), combine decides
+    privacy = privacy.model_copy(update={"feature_leakage": None})
     return replace(loaded, agreement=a.model_copy(update={"quality_rules": rules, "privacy": privacy}))
 
 

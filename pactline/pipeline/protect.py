@@ -89,15 +89,19 @@ def protect(ctx: RunContext, dataset_id: str, mapped: str, overrides: dict[str, 
 
 
 def protect_partition(ctx: RunContext, dataset_id: str, mapped: dict[str, Any], prepared: dict[str, Any],
-                      *, quasi_identifiers: list[str] | None = None) -> dict[str, Any]:
+                      *, quasi_identifiers: list[str] | None = None,
+                      protected_attributes: list[str] | None = None) -> dict[str, Any]:
     """One partition, with the whole dataset's overrides and category counts (prepare); counts its
-    equivalence classes for k_classes."""
+    equivalence classes for k_classes, over the quasi-identifiers and then the protected attributes not among them
+    (so k_classes can see what suppression does to each protected group)."""
     from pactline.protect.streaming import rare_columns
 
     i = mapped["index"]
     effective = _effective(ctx, dataset_id, prepared["overrides"])
     counts = ctx.root.read_json(prepared["categories"]) if rare_columns(effective) else None
-    classes = ClassCounts(list(quasi_identifiers)) if quasi_identifiers else None
+    extra = [a for a in protected_attributes or [] if a not in (quasi_identifiers or [])
+             and a in effective.columns and effective.columns[a].transformation.kind != "drop"]
+    classes = ClassCounts([*quasi_identifiers, *extra]) if quasi_identifiers else None
     out_rel = ctx.staging(dataset_id, f"protected/{part(i)}.parquet")
     result = _protect_stream(ctx, dataset_id, mapped["staging"], out_rel, effective, counts,
                              on_batch=classes.add if classes is not None else None, partition=mapped["partition"])
@@ -106,5 +110,6 @@ def protect_partition(ctx: RunContext, dataset_id: str, mapped: dict[str, Any], 
               "overrides": prepared["overrides"]}
     if classes is not None:
         result["classes"] = ctx.staging(dataset_id, f"aggregates/classes-{part(i)}.parquet")
+        result["class_columns"] = classes.qis
         ctx.root.write_table(result["classes"], classes.to_table())
     return result

@@ -18,8 +18,6 @@ from dataclasses import asdict, dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pactline.errors import PolicyViolation
-
 NULL = "\u0000null"  # a null quasi-identifier is a value of its own
 SEP = "\u001f"  # between the quasi-identifier values of a class key
 
@@ -46,17 +44,6 @@ class Suppression:
 
     def to_dict(self) -> dict:
         return {**asdict(self), "suppressed": self.suppressed, "rate": self.rate}
-
-    def require_within(self, max_rate: float, dataset_id: str) -> None:
-        """Stop the release when suppression would remove more rows than the agreement allows."""
-        if self.rate > max_rate:
-            raise PolicyViolation(
-                "privacy.k_anonymity.max_suppressed_rate",
-                f"dataset {dataset_id}: reaching k={self.k} over {self.quasi_identifiers} would remove "
-                f"{self.suppressed} of {self.rows_in} rows ({self.rate:.1%}), more than the agreed "
-                f"{max_rate:.1%}; generalise the quasi-identifiers more (coarser periods, shorter "
-                "postcodes, wider bands) or agree a higher rate",
-            )
 
 
 def size_histogram(sizes: Iterable[int], below: int | None = None) -> dict[str, int]:

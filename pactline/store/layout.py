@@ -17,6 +17,10 @@ PII_SCAN = "pii_scan.json"
 CHECKS_DIR = "checks"
 SUMMARY_JSON = "summary.json"
 SUMMARY_HTML = "summary.html"
+# beside them: each synthetic output's scores (synthetic_<output>.json), and the run's privacy impact assessment
+# (Markdown, fingerprinted; its sha256 goes to the ledger as pia.generated)
+SYNTHETIC_PREFIX = "synthetic_"
+PIA = "pia.md"
 # top-level folder -> the retention zone its versions count under (shared: the output's zone)
 AREA_ZONES = {"landing": "landing", "staging": "staging", "reports": "staging"}
 AREAS = ("landing", "staging", "reports", "shared")

@@ -5,6 +5,7 @@
                     invalid files with their located problems
     reviews.py      per run and dataset: PII scan, quality/privacy/bias checks, synthetic scores, Data Docs
     approvals.py    releases waiting for a steward, decisions, the decision form
+    pia.py          a run's privacy impact assessment (pactline.pia's document) and whether its file is recorded
     ledger_view.py  verification, latest checkpoint, recent entries, deletion receipts with proofs
     incidents.py    violations and failed gates with the notification deadline counting down
     csrf.py         signed double-submit CSRF tokens tied to the user

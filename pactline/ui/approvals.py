@@ -9,7 +9,7 @@ if the DAG was rebuilt from another version of the agreement since, the plugin r
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +43,11 @@ class Approval:
     def comment(self) -> str | None:
         value = (self.params_input or {}).get("comment")
         return str(value) if value else None
+
+    @property
+    def dataset(self) -> str:
+        """The dataset the release is of: each dataset's steps form a task group named after it (<dataset>.<step>)."""
+        return self.task_id.partition(".")[0]
 
 
 _MD_LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]*)\)")
@@ -82,9 +87,12 @@ def render_form(item: Approval, *, action: str, csrf_token: str, fingerprint: st
 
 
 def render_pending(items: Iterable[Approval], *, can_decide: bool, action: str, csrf_token: str | None,
-                   fingerprint: str | None) -> Html:
+                   fingerprint: str | None, pia_url: Callable[[Approval], str] | None = None) -> Html:
     cards = []
     for x in items:
+        # the assessment the approval step wrote before asking: what the decision rests on
+        pia = (f'<p>Read the {a(pia_url(x), "privacy impact assessment")} of this release before you decide.</p>'
+               if pia_url else "")
         if can_decide and csrf_token:
             form = render_form(x, action=action, csrf_token=csrf_token, fingerprint=fingerprint)
         else:
@@ -95,18 +103,18 @@ def render_pending(items: Iterable[Approval], *, can_decide: bool, action: str, 
             f'<span class="badge warn">WAITING</span></h3><p>{e(plain_body(x.body))}</p>'
             f'<dl class="facts"><dt>step</dt><dd>{code(x.task_id)} (task state {e(x.state)})</dd>'
             f"<dt>waiting since</dt><dd>{when(x.created_at)}</dd>"
-            f"<dt>fingerprint</dt><dd>{short(fingerprint, 64)}</dd></dl>{form}</div>")
+            f"<dt>fingerprint</dt><dd>{short(fingerprint, 64)}</dd></dl>{pia}{form}</div>")
     return Html("".join(cards))
 
 
 def render_panel(items: list[Approval], *, can_decide: bool, action: str, csrf_token: str | None,
-                 fingerprint: str | None) -> Html:
+                 fingerprint: str | None, pia_url: Callable[[Approval], str] | None = None) -> Html:
     pending = [x for x in items if x.pending]
     decided = [x for x in items if not x.pending]
     parts = []
     if pending:
         parts.append(render_pending(pending, can_decide=can_decide, action=action, csrf_token=csrf_token,
-                                    fingerprint=fingerprint))
+                                    fingerprint=fingerprint, pia_url=pia_url))
     if decided:
         parts.append(render_decided(decided))
     return Html("".join(parts))

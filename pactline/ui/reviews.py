@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pactline.charts import FAIL_COLOUR, RAW_COLOUR, RELEASED_COLOUR, bar_chart, pct, score_chart
-from pactline.store.layout import CHECKS_DIR, PII_SCAN, SUMMARY_HTML, SUMMARY_JSON, safe_run_id
+from pactline.store.layout import CHECKS_DIR, PII_SCAN, SUMMARY_HTML, SUMMARY_JSON, SYNTHETIC_PREFIX, safe_run_id
 from pactline.ui.html import (
     Html,
     a,
@@ -33,8 +33,8 @@ from pactline.ui.html import (
 )
 
 SUMMARY = f"{CHECKS_DIR}/{SUMMARY_JSON}"
-SYNTHETIC_PREFIX = "synthetic_"
 ReportUrl = Callable[[str, str, str, str], str]  # (agreement, dataset, run folder, path in it) -> URL
+PiaUrl = Callable[[str, str], str]  # (dataset, run folder) -> URL of the run's privacy impact assessment page
 
 
 @dataclass
@@ -305,9 +305,14 @@ def _synthetic_section(reports: Mapping[str, Mapping[str, Any]]) -> Html:
 
 
 def render_dataset(rep: DatasetReport, agreement_id: str, report_url: ReportUrl,
-                   on_undeclared: str | None = None) -> Html:
+                   on_undeclared: str | None = None, pia_url: PiaUrl | None = None) -> Html:
     parts = [f'<section class="dataset" id="dataset-{e(rep.dataset)}"><h2>Dataset {e(rep.dataset)} '
              f"{badge(rep.passed, 'PASSED', 'FAILED', 'INCOMPLETE')}</h2>"]
+    if pia_url is not None:
+        run_folder = rep.folder.rsplit("/", 1)[1]
+        parts.append(f"<p>{a(pia_url(rep.dataset, run_folder), 'Privacy impact assessment')} of this run: categories "
+                     "and legal bases, transfers, every column's transformation, measured risks, retention, "
+                     "open incidents.</p>")
     for problem in rep.problems:
         parts.append(notice(problem, "error"))
     parts.append(f"<h3>PII scan</h3>{_pii_section(rep, on_undeclared)}")
@@ -319,7 +324,7 @@ def render_dataset(rep: DatasetReport, agreement_id: str, report_url: ReportUrl,
 
 
 def render_run(review: RunReview, *, fingerprint: str | None, report_url: ReportUrl, approvals: Html = Html(""),
-               ledger_rows: Html = Html(""), on_undeclared: str | None = None) -> Html:
+               ledger_rows: Html = Html(""), on_undeclared: str | None = None, pia_url: PiaUrl | None = None) -> Html:
     head = (f'<dl class="facts"><dt>agreement</dt><dd><code>{e(review.agreement_id)}</code></dd>'
             f"<dt>run</dt><dd><code>{e(review.run_id)}</code></dd>"
             f"<dt>reports written</dt><dd>{when(review.generated_at)}</dd>"
@@ -329,7 +334,7 @@ def render_run(review: RunReview, *, fingerprint: str | None, report_url: Report
     body = [head, f'<nav class="sub">datasets: {toc}</nav>']
     if approvals:
         body.append(section("Release approval", approvals, id_="approval"))
-    body += [render_dataset(d, review.agreement_id, report_url, on_undeclared) for d in review.datasets]
+    body += [render_dataset(d, review.agreement_id, report_url, on_undeclared, pia_url) for d in review.datasets]
     if ledger_rows:
         body.append(section("Decisions and releases in the ledger", ledger_rows, id_="ledger"))
     return Html("".join(body))
