@@ -573,3 +573,31 @@ def live_airflow_env(root: Path, port: int, db_url: str) -> dict[str, str]:
     return env
 
 # == end of the shared helpers (issue 16) ======================================================================
+
+
+def partition_steps(ctx, ds: str):
+    """A partitioned dataset's steps in this process, as the mapped tasks and reduce steps run them (each release
+    told its partition's mapped data, as the DAG does): (mapped, protected, released, combine), where combine()
+    runs the last reduce (it raises when a whole-dataset gate fails)."""
+    from pactline.pipeline.check_quality import quality_partition
+    from pactline.pipeline.combine import combine
+    from pactline.pipeline.ingest import ingest_partition
+    from pactline.pipeline.k_classes import k_classes
+    from pactline.pipeline.list_partitions import list_partitions
+    from pactline.pipeline.map_schema import map_partition
+    from pactline.pipeline.prepare import prepare
+    from pactline.pipeline.protect import protect_partition
+    from pactline.pipeline.release import release_partition
+    from pactline.pipeline.scan_pii import scan_partition
+
+    kanon = ctx.agreement.privacy.k_anonymity
+    qis = list(kanon.quasi_identifiers)
+    maps = [map_partition(ctx, ds, ingest_partition(ctx, ds, x)) for x in list_partitions(ctx, ds)]
+    prepared = prepare(ctx, ds, maps, [scan_partition(ctx, ds, m) for m in maps],
+                       [quality_partition(ctx, ds, m) for m in maps])
+    protected = [protect_partition(ctx, ds, m, prepared, quasi_identifiers=qis) for m in maps]
+    classes = k_classes(ctx, ds, protected, quasi_identifiers=qis, k=kanon.k, suppress=kanon.suppress,
+                        max_suppressed_rate=kanon.max_suppressed_rate)
+    released_parts = [release_partition(ctx, ds, p, classes, mapped=m) for p, m in zip(protected, maps, strict=True)]
+    return maps, protected, released_parts, lambda: combine(ctx, ds, mapped=maps, released=released_parts,
+                                                            classes=classes)

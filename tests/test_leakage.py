@@ -347,39 +347,13 @@ def leaky_transactions(src: Path) -> None:
     df.to_csv(src, sep=";", index=False)
 
 
-def run_partitions(ctx, ds: str):
-    """The partitioned steps in this process, each release told its partition's mapped data (as the DAG does)."""
-    from pactline.pipeline.check_quality import quality_partition
-    from pactline.pipeline.combine import combine
-    from pactline.pipeline.ingest import ingest_partition
-    from pactline.pipeline.k_classes import k_classes
-    from pactline.pipeline.list_partitions import list_partitions
-    from pactline.pipeline.map_schema import map_partition
-    from pactline.pipeline.prepare import prepare
-    from pactline.pipeline.protect import protect_partition
-    from pactline.pipeline.release import release_partition
-    from pactline.pipeline.scan_pii import scan_partition
-
-    kanon = ctx.agreement.privacy.k_anonymity
-    qis = list(kanon.quasi_identifiers)
-    maps = [map_partition(ctx, ds, ingest_partition(ctx, ds, x)) for x in list_partitions(ctx, ds)]
-    prepared = prepare(ctx, ds, maps, [scan_partition(ctx, ds, m) for m in maps],
-                       [quality_partition(ctx, ds, m) for m in maps])
-    protected = [protect_partition(ctx, ds, m, prepared, quasi_identifiers=qis) for m in maps]
-    classes = k_classes(ctx, ds, protected, quasi_identifiers=qis, k=kanon.k, suppress=kanon.suppress,
-                        max_suppressed_rate=kanon.max_suppressed_rate)
-    released_parts = [release_partition(ctx, ds, p, classes, mapped=m) for p, m in zip(protected, maps, strict=True)]
-    return maps, protected, released_parts, lambda: combine(ctx, ds, mapped=maps, released=released_parts,
-                                                            classes=classes)
-
-
 def test_partitions_decide_leakage_as_the_one_file_check_of_their_rows(workspace, tmp_path, monkeypatch):
     from pactline.checks import CheckFailed
     from pactline.keys import KeyStore
     from pactline.pipeline.context import RunContext
     from pactline.pipeline.leakage import released_positions
     from pactline.store import DataRoot
-    from tests.conftest import PSEUDONYM_KEY, amend, partitioned_fraud, split_csv
+    from tests.conftest import PSEUDONYM_KEY, amend, partition_steps, partitioned_fraud, split_csv
 
     monkeypatch.setenv("PACTLINE_SECRET_FRAUD_DETECTION__FRAUD_PSEUDONYM_KEY", PSEUDONYM_KEY)
     data = workspace / "data" / "fraud"
@@ -392,7 +366,7 @@ def test_partitions_decide_leakage_as_the_one_file_check_of_their_rows(workspace
     root = DataRoot(str(tmp_path / "root"))
     ctx = RunContext(loaded=load_agreement(path), run_id="manual__leak", as_of=dt.date(2027, 1, 1), root=root,
                      keystore=KeyStore(), recorder=lambda e, payload: events.append((e, payload)))
-    maps, protected, released_parts, combine = run_partitions(ctx, "transactions")
+    maps, protected, released_parts, combine = partition_steps(ctx, "transactions")
     assert all(r["leakage"]["identifiers"] for r in released_parts)  # every partition aligned its identifiers
     with pytest.raises(CheckFailed) as failed:
         combine()

@@ -20,7 +20,7 @@ from pactline.plan import build_plan
 from pactline.protect.suppression import suppress_small_classes
 from pactline.sources import SourceRoot
 from pactline.store import DataRoot
-from tests.conftest import PSEUDONYM_KEY, amend, partitioned_fraud, read_release, split_csv
+from tests.conftest import PSEUDONYM_KEY, amend, partition_steps, partitioned_fraud, read_release, split_csv
 
 
 def root_at(folder: Path) -> SourceRoot:
@@ -240,28 +240,9 @@ def test_sample_of_partitions_is_proportional_seeded_and_bounded(tmp_path):
 
 
 def run_partitioned_steps(ctx, ds: str):
-    """The partitioned steps in order, in this process (what the mapped tasks and reduce steps do)."""
-    from pactline.pipeline.check_quality import quality_partition
-    from pactline.pipeline.combine import combine
-    from pactline.pipeline.ingest import ingest_partition
-    from pactline.pipeline.k_classes import k_classes
-    from pactline.pipeline.list_partitions import list_partitions
-    from pactline.pipeline.map_schema import map_partition
-    from pactline.pipeline.prepare import prepare
-    from pactline.pipeline.protect import protect_partition
-    from pactline.pipeline.release import release_partition
-    from pactline.pipeline.scan_pii import scan_partition
-
-    kanon = ctx.agreement.privacy.k_anonymity
-    qis = list(kanon.quasi_identifiers)
-    maps = [map_partition(ctx, ds, ingest_partition(ctx, ds, x)) for x in list_partitions(ctx, ds)]
-    prepared = prepare(ctx, ds, maps, [scan_partition(ctx, ds, m) for m in maps],
-                         [quality_partition(ctx, ds, m) for m in maps])
-    protected = [protect_partition(ctx, ds, m, prepared, quasi_identifiers=qis) for m in maps]
-    classes = k_classes(ctx, ds, protected, quasi_identifiers=qis, k=kanon.k, suppress=kanon.suppress,
-                        max_suppressed_rate=kanon.max_suppressed_rate)
-    released = [release_partition(ctx, ds, x, classes) for x in protected]
-    return released, combine(ctx, ds, mapped=maps, released=released, classes=classes)
+    """The partitioned steps in order, in this process: the released parts and the combined result."""
+    _, _, released, combine = partition_steps(ctx, ds)
+    return released, combine()
 
 
 @pytest.mark.parametrize("l_value", [2, 9])
