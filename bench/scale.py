@@ -1,6 +1,7 @@
 """Partitioned processing at scale: end-to-end protect + checks time and peak worker RSS.
 
     python bench/scale.py --rows 1000000 10000000 [--partition-rows 250000 | --partitions P] [--workers 1 2] [--cold]
+                          [--no-protect-only]
 
 Step 1 writes a seeded transactions input once per size into a temporary directory, as Parquet
 files of `partition-rows` rows each (a glob source: one partition per file). Step 2 runs the
@@ -12,12 +13,21 @@ Celery integration test covers that path). A worker is one core, as a Celery wor
 runs single-threaded in it (--no-pin lets each worker use every core, in which case one worker
 already keeps both cores of this machine busy in Arrow's kernels).
 
+Baseline 2, named: a protect-only streaming pass over the same partitions, in the same run, with the same
+workers and task processes: one task per partition reads the source partition (Parquet or CSV), casts it to
+the declared types, transforms it with pactline.protect.protect_batches / output_schema as the partition protect
+step does (known identifiers cut from free text first), and writes encrypted Parquet through the run's DataRoot,
+bound to a vault, as the real step does. Printed: whole run / protect-only pass (goal <= 2.5x), what the
+pipeline's other steps (landing copy, mapping, scan, checks, reduces) cost on top of the one pass that must
+happen anyway.
+
 Each task runs in a fresh process forked from a warm fork server (pactline.warm: Pactline, GX, the spaCy model
 loaded), as an Airflow Celery worker forks one process per task. Peak worker RSS is the largest
 VmHWM (/proc/self/status) of those task processes. Baseline, named: the same run with ONE worker.
 Goals: peak worker RSS at the largest size within 1.2x of the smallest; with two workers,
-throughput at least 1.7x that of one. --cold adds a run with a cold fork server (nothing preloaded:
-each task imports GX and loads spaCy itself, as a worker without operators.celery_config does).
+throughput at least 1.7x that of one; the whole run at most 2.5x the protect-only pass. --cold adds a run
+with a cold fork server (nothing preloaded: each task imports GX and loads spaCy itself, as a worker without
+operators.celery_config does).
 
 The agreement is the fraud agreement's transactions dataset (pseudonymised email, redacted IBAN,
 age bands, transaction id unique over all partitions, k-anonymity over age and gender with
@@ -142,7 +152,47 @@ def is_warm(_: object = None) -> bool:
     return "pactline.warm" in sys.modules
 
 
-_CTX = None
+_CTX: dict[str, object] = {}
+DATASET = "transactions"
+# each step function by its names (current first) and the modules it lived or lives in: pactline.pipeline was
+# reorganised (one module per step kind, partitioned.py gone); any other module of the package is searched next
+STEPS = {"list": (("list_partitions", "list_partitions_step"), ("list_partitions",)),
+         "ingest": (("ingest_partition",), ("ingest",)), "map": (("map_partition",), ("map_schema",)),
+         "scan": (("scan_partition",), ("scan_pii",)), "quality": (("quality_partition",), ("check_quality",)),
+         "prepare": (("prepare",), ("prepare",)), "protect": (("protect_partition",), ("protect",)),
+         "k_classes": (("k_classes",), ("k_classes",)), "release": (("release_partition",), ("release",)),
+         "combine": (("combine",), ("combine",)), "canonical_batch": (("canonical_batch",), ("map_schema",)),
+         "declared_schema": (("declared_schema",), ("map_schema",)),
+         "redact_known_identifiers": (("redact_known_identifiers",), ("known_identifiers",))}
+_STEPS: dict[str, object] = {}
+
+
+def step_function(kind: str):
+    """A function of pactline.pipeline (defined there, not imported from elsewhere) by step kind, wherever the
+    package keeps it. Modules are imported lazily, likeliest first, so a worker imports only what it runs."""
+    if kind not in _STEPS:
+        import importlib
+        import pkgutil
+
+        import pactline.pipeline as pipeline
+
+        names, modules = STEPS[kind]
+        candidates = [*modules, "partitioned", *sorted(m.name for m in pkgutil.iter_modules(pipeline.__path__))]
+        for module in dict.fromkeys(candidates):
+            try:
+                mod = importlib.import_module(f"pactline.pipeline.{module}")
+            except ModuleNotFoundError as e:
+                if e.name == f"pactline.pipeline.{module}":
+                    continue
+                raise
+            found = next((f for f in (getattr(mod, n, None) for n in names)
+                          if callable(f) and getattr(f, "__module__", "").startswith("pactline.pipeline.")), None)
+            if found is not None:
+                _STEPS[kind] = found
+                break
+        else:
+            raise SystemExit(f"no function {' or '.join(names)} in any module of pactline.pipeline")
+    return _STEPS[kind]
 
 
 def single_threaded(_: object = None) -> None:
@@ -152,10 +202,9 @@ def single_threaded(_: object = None) -> None:
     pa.set_io_thread_count(1)
 
 
-def context(agreement: str):
-    """One RunContext per process, built from the environment (PACTLINE_HOME, the secrets)."""
-    global _CTX
-    if _CTX is None:
+def context(agreement: str, run_id: str = "bench"):
+    """One RunContext per run id and process, built from the environment (PACTLINE_HOME, the secrets)."""
+    if run_id not in _CTX:
         from pactline.agreement import load_agreement
         from pactline.keys import KeyStore
         from pactline.pipeline.context import RunContext
@@ -163,34 +212,85 @@ def context(agreement: str):
         from pactline.store import DataRoot
 
         loaded = load_agreement(agreement)
-        _CTX = RunContext(loaded=loaded, run_id="bench", as_of=dt.date(2027, 1, 1), root=DataRoot(),
-                          keystore=KeyStore(), recorder=ledger_recorder(loaded, actor="bench", run_id="bench"))
-    return _CTX
+        _CTX[run_id] = RunContext(loaded=loaded, run_id=run_id, as_of=dt.date(2027, 1, 1), root=DataRoot(),
+                                  keystore=KeyStore(), recorder=ledger_recorder(loaded, actor="bench", run_id=run_id))
+    return _CTX[run_id]
 
 
 def task(agreement: str, home: str, pin: bool, kind: str, *args):
-    from pactline.pipeline import partitioned as p
-
     os.environ["PACTLINE_HOME"] = home  # forked from the fork server, whose environment is the first run's
     if pin:
         single_threaded()
+    if kind == "protect_only":
+        return protect_only(context(agreement, "protect-only"), args[0]), os.getpid(), peak_rss_mb()
     ctx = context(agreement)
-    fn = {"ingest": p.ingest_partition, "map": p.map_partition, "scan": p.scan_partition,
-          "quality": p.quality_partition, "protect": p.protect_partition, "release": p.release_partition}[kind]
+    fn = step_function(kind)
     if kind == "protect":  # protect_partition(ctx, ds, mapped, prepared, *, quasi_identifiers)
-        result = fn(ctx, "transactions", args[0], args[1], quasi_identifiers=args[2])
+        result = fn(ctx, DATASET, args[0], args[1], quasi_identifiers=args[2])
     else:
-        result = fn(ctx, "transactions", *args)
+        result = fn(ctx, DATASET, *args)
     return result, os.getpid(), peak_rss_mb()
 
 
-def run(agreement: Path, workers: int, pin: bool = True, preload: bool = True) -> dict:
-    """The partitioned pipeline with `workers` processes; returns seconds per stage and peak RSS.
-    preload=False: a cold fork server, so every task imports GX and loads spaCy itself."""
-    from pactline.pipeline import partitioned as p
+def protect_only(ctx, partition: dict) -> int:
+    """Baseline 2: one streaming pass from the source partition to encrypted protected Parquet, nothing else.
 
+    The source is read and cast to the declared types (the protect engine needs typed columns), each row's
+    known identifiers are cut from its free text, protect_batches transforms the batch and the run's DataRoot
+    (bound to the vault: a staging version with its own data key) writes it, as the partition protect step
+    does. A rare_to_other column would need its counts first: a counting pass over the same partition."""
+    import contextlib
+
+    import fsspec
+
+    from pactline.partition import Partition, open_partition
+    from pactline.protect import count_categories, output_schema, protect_batches
+    from pactline.protect.streaming import rare_columns
+    from pactline.sources import locate_source
+    from pactline.store.source import iter_batches
+
+    canonical_batch = step_function("canonical_batch")
+    redact_known_identifiers = step_function("redact_known_identifiers")
+    ds = ctx.agreement.dataset(DATASET)
+    p = Partition.from_dict(partition)
+    root, _ = locate_source(ctx.loaded, DATASET)
+    schema = step_function("declared_schema")(ds)
+    to_canonical = dict(ds.schema_mapping)
+
+    def typed():
+        with open_partition(p, root) as checked, contextlib.ExitStack() as stack:
+            fh = checked
+            if not checked.seekable():  # a whole file, checked against the source root: Parquet needs seeks
+                fs, path = fsspec.core.url_to_fs(p.uri)
+                fh = stack.enter_context(fs.open(path, "rb"))
+            names, batches = iter_batches(fh, p.name, ds.source.format, ds.source.delimiter)
+            by_canonical = {to_canonical.get(n, n): n for n in names}
+            offset = 0
+            for batch in batches:
+                yield canonical_batch(batch, by_canonical, ds, schema, offset)
+                offset += batch.num_rows
+
+    def redacted(batches):
+        for batch in batches:
+            table, _ = redact_known_identifiers(pa.Table.from_batches([batch]), ds)
+            yield from table.combine_chunks().to_batches() or [batch.slice(0, 0)]
+
+    counts = count_categories(typed(), ds) if rare_columns(ds) else None
+    rows = 0
+    out_rel = ctx.staging(DATASET, f"protect-only/part-{p.index:05d}.parquet")
+    with ctx.root.parquet_writer(out_rel, output_schema(schema, ds, keys=ctx.keys)) as writer:
+        for out in protect_batches(redacted(typed()), ds, keys=ctx.keys, counts=counts):
+            writer.write_batch(out)
+            rows += out.num_rows
+    return rows
+
+
+def run(agreement: Path, workers: int, pin: bool = True, preload: bool = True, protect_pass: bool = True) -> dict:
+    """The partitioned pipeline with `workers` processes; returns seconds per stage and peak RSS.
+    preload=False: a cold fork server, so every task imports GX and loads spaCy itself.
+    protect_pass: then the protect-only pass over the same partitions with the same pool (baseline 2)."""
     ctx = context(str(agreement))
-    ds = "transactions"
+    ds = DATASET
     params = ctx.agreement.privacy.k_anonymity
     qis = list(params.quasi_identifiers)
     stages: dict[str, float] = {}
@@ -208,7 +308,7 @@ def run(agreement: Path, workers: int, pin: bool = True, preload: bool = True) -
             raise SystemExit("the fork server did not preload pactline.warm; is Pactline installed (make install)?")
         t0 = time.perf_counter()
 
-        def mapped(kind: str, *columns):
+        def mapped(kind: str, *columns, peaks=peaks):
             start = time.perf_counter()
             out = []
             n = len(columns[0])
@@ -219,28 +319,39 @@ def run(agreement: Path, workers: int, pin: bool = True, preload: bool = True) -
             return out
 
         start = time.perf_counter()
-        parts = p.list_partitions_step(ctx, ds)
+        parts = step_function("list")(ctx, ds)
         stages["list"] = time.perf_counter() - start
         ingested = mapped("ingest", parts)
         maps = mapped("map", ingested)
         scans = mapped("scan", maps)
         quality = mapped("quality", maps)
         start = time.perf_counter()
-        prepared = p.prepare(ctx, ds, maps, scans, quality)
+        prepared = step_function("prepare")(ctx, ds, maps, scans, quality)
         stages["prepare"] = time.perf_counter() - start
         protected = mapped("protect", maps, [prepared] * len(maps), [qis] * len(maps))
         start = time.perf_counter()
-        classes = p.k_classes(ctx, ds, protected, quasi_identifiers=qis, k=params.k, suppress=params.suppress,
-                              max_suppressed_rate=params.max_suppressed_rate)
+        classes = step_function("k_classes")(ctx, ds, protected, quasi_identifiers=qis, k=params.k,
+                                             suppress=params.suppress, max_suppressed_rate=params.max_suppressed_rate)
         stages["k_classes"] = time.perf_counter() - start
         released = mapped("release", protected, [classes] * len(protected))
         start = time.perf_counter()
-        combined = p.combine(ctx, ds, mapped=maps, released=released, classes=classes)
+        combined = step_function("combine")(ctx, ds, mapped=maps, released=released, classes=classes)
         stages["combine"] = time.perf_counter() - start
         total = time.perf_counter() - t0
+        protect_only_seconds = protect_only_peak = None
+        if protect_pass:  # baseline 2: the same partitions, pool and task processes; one streaming pass each
+            only_peaks: dict[int, float] = {}
+            start = time.perf_counter()
+            rows_only = sum(mapped("protect_only", parts, peaks=only_peaks))
+            protect_only_seconds = time.perf_counter() - start
+            protect_only_peak = max(only_peaks.values())
+            del stages["protect_only"]
+            if rows_only != combined["rows_in"]:
+                raise SystemExit(f"protect-only pass wrote {rows_only:,} rows of {combined['rows_in']:,}")
     return {"seconds": total, "stages": stages, "worker_peak_mb": max(peaks.values()), "driver_peak_mb": peak_rss_mb(),
             "rows_in": combined["rows_in"], "rows_out": combined["rows"], "partitions": len(parts),
-            "bias": combined["check_bias"]["passed"], "privacy": combined["check_privacy"]["passed"]}
+            "bias": combined["check_bias"]["passed"], "privacy": combined["check_privacy"]["passed"],
+            "protect_only_seconds": protect_only_seconds, "protect_only_peak_mb": protect_only_peak}
 
 
 def main() -> None:
@@ -253,6 +364,8 @@ def main() -> None:
     ap.add_argument("--cold", action="store_true",
                     help="also run the smallest size with a cold fork server (no pactline.warm preload) as a "
                          "baseline for what preloading a worker saves")
+    ap.add_argument("--no-protect-only", action="store_true",
+                    help="skip baseline 2, the protect-only streaming pass over the same partitions")
     ap.add_argument("--no-pin", action="store_true",
                     help="let each worker use every core (Arrow threads); by default a worker is one pinned core")
     args = ap.parse_args()
@@ -278,15 +391,19 @@ def main() -> None:
                 runs.append((max(args.workers), False))
             for workers, preload in runs:
                 os.environ["PACTLINE_HOME"] = str(tmp_path / f"home-{rows}-{workers}-{preload}")
-                global _CTX
-                _CTX = None
-                r = run(agreement, workers, pin=not args.no_pin, preload=preload)
+                _CTX.clear()
+                r = run(agreement, workers, pin=not args.no_pin, preload=preload,
+                        protect_pass=preload and not args.no_protect_only)
                 results[(rows, workers) if preload else "cold"] = r
                 stages = " ".join(f"{k}={v:.1f}" for k, v in r["stages"].items())
                 print(f"rows={rows:>11,} workers={workers}{'' if preload else ' COLD'} partitions={r['partitions']:>3} "
                       f"{r['seconds']:7.1f}s {rows / r['seconds']:>9,.0f} rows/s  peak worker RSS "
                       f"{r['worker_peak_mb']:6.0f} MB (driver {r['driver_peak_mb']:.0f} MB)  released "
                       f"{r['rows_out']:,}  [{stages}]", flush=True)
+                if r["protect_only_seconds"]:
+                    print(f"{'':>17} protect-only pass {r['protect_only_seconds']:7.1f}s "
+                          f"{rows / r['protect_only_seconds']:>9,.0f} rows/s  peak worker RSS "
+                          f"{r['protect_only_peak_mb']:6.0f} MB", flush=True)
     print()
     cold = results.pop("cold", None)
     sizes = sorted({r for r, _ in results})
@@ -300,6 +417,11 @@ def main() -> None:
             ratio = results[(rows, one)]["seconds"] / results[(rows, two)]["seconds"]
             print(f"throughput {two} workers / {one} worker (baseline) at {rows:,} rows: {ratio:.2f}x "
                   f"(goal >= 1.7x): {'met' if ratio >= 1.7 else 'NOT met'}")
+    for (rows, workers), r in sorted(results.items()):
+        if r["protect_only_seconds"]:
+            ratio = r["seconds"] / r["protect_only_seconds"]
+            print(f"whole run / protect-only pass (baseline) at {rows:,} rows, {workers} worker(s): {ratio:.2f}x "
+                  f"(goal <= 2.5x): {'met' if ratio <= 2.5 else 'NOT met'}")
     if len(sizes) > 1:
         for workers in args.workers:
             lo, hi = results.get((sizes[0], workers)), results.get((sizes[-1], workers))
