@@ -255,7 +255,7 @@ def measure(work: Path, out: Path, baseline: bool = True) -> None:
         tasks[ti.task_id] = {"seconds": ti.duration or 0.0, "state": str(getattr(ti.state, "value", ti.state)),
                              **{k: round(v, 3) for k, v in spent.get(ti.task_id, {}).items()}}
 
-    reset = reset_hwm()
+    reset = baseline and reset_hwm()
     kernel_total, kernel_seconds, results = None, {}, {}
     if baseline:
         start = time.perf_counter()
@@ -266,7 +266,7 @@ def measure(work: Path, out: Path, baseline: bool = True) -> None:
     out.write_text(json.dumps({
         "setup": setup, "dag": dag_seconds, "state": state, "tasks": tasks, "dag_peak_mb": dag_peak,
         "kernels": kernel_total, "kernel_steps": kernel_seconds,
-        "kernels_peak_mb": vm_hwm_mb() if reset and baseline else None,
+        "kernels_peak_mb": vm_hwm_mb() if reset else None,
         "rows": rows, "kernels_failed": failed,
     }))
 
@@ -274,13 +274,12 @@ def measure(work: Path, out: Path, baseline: bool = True) -> None:
 # -- the driver --------------------------------------------------------------------------------------
 
 
-def child(*args: str, log: Path) -> tuple[int, float]:
-    """Run this file in a fresh process; its exit code and peak RSS in MB (wait4: that child alone)."""
+def child(*args: str, log: Path) -> int:
+    """Run this file in a fresh process (its peak RSS is its own: no size inherits another's); its exit code.
+    Peak RSS is read inside it (VmHWM), per phase: resetting the mark between phases also resets what the
+    parent's getrusage/wait4 would report, so that would not be the dag.test run's peak."""
     with open(log, "ab") as fh:
-        proc = subprocess.Popen([sys.executable, __file__, *args], stdout=fh, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, usage.ru_maxrss / 1024
+        return subprocess.run([sys.executable, __file__, *args], stdout=fh, stderr=subprocess.STDOUT).returncode
 
 
 def tail(log: Path, n: int = 40) -> str:
@@ -321,24 +320,22 @@ def main() -> None:
             work.mkdir(parents=True)
             log = work / "log.txt"
             t = time.perf_counter()
-            code, _ = child("--seed", str(args.seed), "--child", "generate", str(work / "ws" / "data"), str(rows),
-                            log=log)
+            code = child("--seed", str(args.seed), "--child", "generate", str(work / "ws" / "data"), str(rows), log=log)
             if code:
                 raise SystemExit(f"generating {rows:,} rows failed:\n{tail(log)}")
             print(f"generated {rows:,} admission rows (readmission sample data) in {time.perf_counter() - t:.0f}s",
                   flush=True)
-            code, peak = child(*(["--no-kernels"] if args.no_kernels else []), "--child", "measure", str(work),
-                               str(work / "result.json"), log=log)
+            code = child(*(["--no-kernels"] if args.no_kernels else []), "--child", "measure", str(work),
+                         str(work / "result.json"), log=log)
             if code or not (work / "result.json").exists():
                 raise SystemExit(f"the run at {rows:,} rows failed (log {log}):\n{tail(log)}")
             r = json.loads((work / "result.json").read_text())
-            r["process_peak_mb"] = peak
             results[rows] = r
             kpeak = f"{r['kernels_peak_mb']:.0f}" if r["kernels_peak_mb"] else "n/a"
             base = (f"kernels {r['kernels']:7.1f}s  ratio {r['dag'] / r['kernels']:.2f}x" if r["kernels"]
                     else "no kernels")
             print(f"rows={rows:>9,} (claims {r['rows']['claims']:,}) dag.test {r['dag']:7.1f}s [{r['state']}]  "
-                  f"{base}  peak RSS dag.test {r['dag_peak_mb']:.0f} MB, kernels {kpeak} MB, process {peak:.0f} MB  "
+                  f"{base}  peak RSS dag.test {r['dag_peak_mb']:.0f} MB, kernels {kpeak} MB  "
                   f"(setup {r['setup']:.0f}s)", flush=True)
             if r["state"] != "success" or r["kernels_failed"]:
                 failed = [t for t, v in r["tasks"].items() if v["state"] == "failed"]
