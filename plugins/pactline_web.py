@@ -196,10 +196,12 @@ def agreement_page(request: Request, dag_id: str, user: GetUserDep) -> HTMLRespo
     loaded = ui_agreements.load_folder(agreements_folder()).get(dag_id)
     if loaded is None:
         return not_found(request, user, f"{dag_id} is not the DAG of a valid agreement.")
-    from pactline.delivery.attest import deliveries, delivery_events
+    from pactline.delivery.attest import deliveries, delivery_events, texts_made_under
 
-    shipped = deliveries(loaded, data_root().vault.catalog.versions(loaded.id), delivery_events(ledger(), loaded.id),
-                         now().date())
+    catalog = data_root().vault.catalog
+    releases = catalog.versions(loaded.id)
+    shipped = deliveries(loaded, releases, delivery_events(ledger(), loaded.id), now().date(),
+                         texts_made_under(loaded, releases, catalog))
     body = ui_agreements.render_agreement(loaded, now().date(), base=base_of(request),
                                           consent=ui_consent.consent_of(loaded), delivered=shipped)
     return html(page(f"Agreement {loaded.id}", body, base=base_of(request), active="agreements",

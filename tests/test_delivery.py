@@ -178,7 +178,7 @@ def _settle(today):
 
 
 def test_the_recipients_deletion_is_attested_to_the_provider(provider, tmp_path):
-    from pactline.delivery.attest import deliveries, delivery_events
+    from pactline.delivery.attest import deliveries, delivery_events, texts_made_under
     from pactline.recording import open_ledger
     from pactline.retention import run_purge
 
@@ -199,8 +199,10 @@ def test_the_recipients_deletion_is_attested_to_the_provider(provider, tmp_path)
     assert attested[0]["party"] == "fraud-lab" and attested[0]["version"] == provider.release["version"]
     assert _settle(dt.date(2027, 6, 2))["attested"] == 0  # once
     loaded = load_agreement(provider.path)
-    [d] = deliveries(loaded, provider.ctx.vault.catalog.versions(loaded.id), delivery_events(ledger, loaded.id),
-                     dt.date(2027, 6, 2))
+    catalog = provider.ctx.vault.catalog
+    releases = catalog.versions(loaded.id)
+    [d] = deliveries(loaded, releases, delivery_events(ledger, loaded.id), dt.date(2027, 6, 2),
+                     texts_made_under(loaded, releases, catalog))
     assert d.state == "deletion attested"
 
 
@@ -216,6 +218,18 @@ def test_a_release_never_attested_becomes_overdue_once(provider):
     assert _settle(later)["overdue_incidents"] == []
     [incident] = [x.payload for x in ledger.entries(event="incident.opened") if x.payload.get("kind") == "deletion.overdue"]
     assert "fraud-lab has not attested deleting transactions-release" in incident["summary"]
+
+
+def test_a_release_falls_due_under_the_text_it_was_made_under(provider):
+    """An amendment that lengthens retention after a release does not move that release's due date."""
+    from pactline.recording import open_ledger
+
+    _settle.path = provider.path
+    open_ledger().append("key.released", agreement_id="fraud-detection",
+                         payload={"version_id": provider.release["version_id"]})
+    amend(provider.path, provider.path.read_text().replace("sandbox_days: 60", "sandbox_days: 400"))
+    later = dt.date.today() + dt.timedelta(days=60 + 8)  # overdue under the text the release was made under
+    assert _settle(later)["overdue_incidents"] == [provider.release["version_id"]]
 
 
 def test_a_forged_attestation_is_not_recorded(provider):

@@ -8,7 +8,7 @@ import json
 
 
 def _deliveries(args: argparse.Namespace) -> int:
-    from pactline.delivery.attest import deliveries, delivery_events, settle
+    from pactline.delivery.attest import deliveries, delivery_events, settle, texts_made_under
     from pactline.parties import PartyKeys
     from pactline.recording import open_ledger
     from pactline.retention.due import load_agreements
@@ -20,15 +20,18 @@ def _deliveries(args: argparse.Namespace) -> int:
     catalog, ledger = default_vault().catalog, open_ledger()
     settled = settle(agreements, catalog=catalog, ledger=ledger, today=today, party_keys=PartyKeys(),
                      actor="cli:deliveries") if args.settle else None
-    rows = [(loaded.id, d) for loaded in agreements.values()
-            for d in deliveries(loaded, catalog.versions(loaded.id), delivery_events(ledger, loaded.id), today)]
+    rows = []
+    for loaded in agreements.values():
+        releases = catalog.versions(loaded.id)
+        rows += [(loaded.id, d) for d in deliveries(loaded, releases, delivery_events(ledger, loaded.id), today,
+                                                    texts_made_under(loaded, releases, catalog))]
     if args.json:
         print(json.dumps({"settled": settled, "deliveries": [
             {"agreement": a, "output": d.output, "version": d.version, "recipient": d.recipient,
-             "due": d.due.isoformat(), "state": d.state} for a, d in rows]}, indent=2))
+             "due": d.due.isoformat() if d.due else None, "state": d.state} for a, d in rows]}, indent=2))
     else:
         for a, d in rows:
-            print(f"{a:<22} {d.output:<26} {d.version:<32} {d.recipient:<18} due {d.due}  {d.state}")
+            print(f"{a:<22} {d.output:<26} {d.version:<32} {d.recipient:<18} due {d.due or 'unknown'}  {d.state}")
         if not rows:
             print("no releases")
     return 1 if any(d.overdue for _, d in rows) else 0

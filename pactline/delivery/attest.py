@@ -5,6 +5,10 @@ recipient party's key (Ed25519), written to the exchange. Provider: each attesta
 against the key the signed agreement names for the recipient becomes one `deletion.attested` ledger
 entry; a release the recipient took a key for, past its due date plus ATTESTATION_GRACE_DAYS without an
 attestation, is overdue and opens one incident.
+
+A release falls due under the agreement text it was made under (pactline.retention.made_under), as its
+purge does: an amendment that shortens or lengthens retention does not move the due date of a release
+already made. A release whose text is found nowhere has no due date and is never called overdue.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pactline.agreement import LoadedAgreement
@@ -20,6 +25,7 @@ from pactline.delivery.fetch import RECEIVED
 from pactline.parties import PartyKeys
 from pactline.parties.party_keys import declared_keys, sign_statement, statement_verifies
 from pactline.retention.due import due_date
+from pactline.retention.made_under import MadeUnder, made_under
 from pactline.store import DataRoot, VersionRecord
 from pactline.store.exchange import attestation_path, open_exchange
 
@@ -100,7 +106,7 @@ class Delivery:
     version: str
     version_id: str
     recipient: str
-    due: dt.date
+    due: dt.date | None  # None: the agreement text the release was made under is not known
     key_released: bool  # the recipient took the key: it holds the data
     attested: bool
     overdue: bool
@@ -114,9 +120,18 @@ class Delivery:
         return "received" if self.key_released else "on the exchange"
 
 
+def texts_made_under(loaded: LoadedAgreement, releases: Iterable[VersionRecord], catalog: Any) -> MadeUnder:
+    """The agreement text each release was made under: the catalog's signed-version history, else the
+    current file when its fingerprint is the release's."""
+    from pactline.parties.history import SignedVersions
+
+    return made_under(releases, SignedVersions(catalog.db.url), [Path(loaded.source)])
+
+
 def deliveries(loaded: LoadedAgreement, releases: Iterable[VersionRecord], events: Iterable[tuple[str, dict]],
-               today: dt.date) -> list[Delivery]:
-    """Each release of the agreement: received (a key was released), attested, or overdue."""
+               today: dt.date, texts: MadeUnder) -> list[Delivery]:
+    """Each release of the agreement: received (a key was released), attested, or overdue; each due under
+    the text it was made under (`texts`, from texts_made_under)."""
     events = list(events)
     released = {p.get("version_id") for e, p in events if e == "key.released"}
     attested = {(p.get("output"), p.get("version")) for e, p in events if e == "deletion.attested"}
@@ -125,10 +140,11 @@ def deliveries(loaded: LoadedAgreement, releases: Iterable[VersionRecord], event
         output = next((o for o in loaded.agreement.outputs if o.id == v.name), None)
         if v.agreement_id != loaded.id or v.area != "shared" or output is None:
             continue
-        due, _ = due_date(v, loaded)
+        made = texts.of(v)
+        due = due_date(v, made)[0] if made is not None else None
         got = v.version_id in released
         done = (v.name, version_name(v)) in attested
-        overdue = got and not done and today > due + dt.timedelta(days=ATTESTATION_GRACE_DAYS)
+        overdue = got and not done and due is not None and today > due + dt.timedelta(days=ATTESTATION_GRACE_DAYS)
         out.append(Delivery(v.name, version_name(v), v.version_id, output.recipient, due, got, done, overdue))
     return out
 
@@ -181,6 +197,7 @@ def settle(agreements: Mapping[str, LoadedAgreement], *, catalog: Any, ledger: A
         attested += new
         events += [("deletion.attested", b) for b in new]
         opened = {p.get("version_id") for e, p in events if e == "incident.opened" and p.get("kind") == "deletion.overdue"}
-        found = deliveries(loaded, catalog.versions(loaded.id), events, today)
+        releases = catalog.versions(loaded.id)
+        found = deliveries(loaded, releases, events, today, texts_made_under(loaded, releases, catalog))
         overdue += open_overdue_incidents(loaded, found, record_for(loaded), opened, now)
     return {"attestations_sent": sent, "attested": len(attested), "overdue_incidents": overdue}

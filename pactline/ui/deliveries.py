@@ -12,7 +12,7 @@ from pactline.ui.html import Html, badge, code, e, table
 def render_deliveries(found: Sequence[Delivery]) -> Html:
     if not found:
         return Html("<p>No release yet.</p>")
-    rows = [(code(d.output), d.version, d.recipient, d.due.isoformat(), _state(d)) for d in found]
+    rows = [(code(d.output), d.version, d.recipient, d.due.isoformat() if d.due else "unknown (agreement text not found)", _state(d)) for d in found]
     return Html(table(["output", "version", "recipient", "deletion due", "state"], rows)
                 + f'<p class="meta">Overdue: due date plus {e(ATTESTATION_GRACE_DAYS)} days of grace passed, the '
                   "recipient took the key and sent no deletion attestation (an incident is opened).</p>")
