@@ -22,6 +22,32 @@ from faker import Faker
 ICD10 = ["I50.9", "J44.1", "E11.9", "N18.3", "I21.4", "J18.9", "K70.3", "F10.2", "C34.1", "A41.9"]
 MCC = ["5411", "5812", "5999", "4829", "7995", "5732", "5311"]
 
+# What each generated column holds, as a human reviewer categorises it (the example agreements' categories, with
+# free-text columns as free text and the undeclared columns by what they hold): the ground truth bench/draft.py
+# scores `pactline draft` against. The generator made every value, so it knows.
+COLUMN_CATEGORIES = {
+    "readmission/admissions.csv": {
+        "Fallnummer": "quasi_identifier", "Patientenname": "direct_identifier", "EMail": "direct_identifier",
+        "Telefon": "direct_identifier", "Versichertennummer": "direct_identifier", "Geburtsdatum": "quasi_identifier",
+        "PLZ": "quasi_identifier", "Geschlecht": "protected_attribute", "Ethnie": "protected_attribute",
+        "ICD10": "sensitive", "Aufnahmedatum": "quasi_identifier", "Verweildauer": "non_personal",
+        "Entlassbrief": "free_text", "Bemerkung": "free_text", "Wiederaufnahme30": "label",
+        "Stationsarzt": "direct_identifier"},
+    "readmission/claims.parquet": {
+        "MEMBER_NO": "direct_identifier", "MEMBER_EMAIL": "direct_identifier", "PLAN": "non_personal",
+        "ZIP": "quasi_identifier", "CLAIMS_12M": "sensitive", "PAID_USD_12M": "sensitive", "PRIOR_ADMITS": "sensitive",
+        "SSN": "direct_identifier"},
+    "fraud/transactions.csv": {
+        "TXN_ID": "non_personal", "KLANT_EMAIL": "direct_identifier", "IBAN": "direct_identifier",
+        "KAARTNUMMER": "direct_identifier", "BEDRAG_EUR": "non_personal", "MCC": "non_personal",
+        "TIJDSTIP": "quasi_identifier", "LEEFTIJD": "quasi_identifier", "GESLACHT": "protected_attribute",
+        "FRAUDE": "label", "KANAAL": "non_personal"},
+    "fraud/orders.csv": {
+        "order_no": "non_personal", "customer_mail": "direct_identifier", "customer_name": "direct_identifier",
+        "tel": "direct_identifier", "ship_zip": "quasi_identifier", "total": "non_personal",
+        "pay_method": "non_personal", "ip": "direct_identifier", "remarks": "free_text", "chargeback": "label"},
+}
+
 
 def _messy_email(fake: Faker, rng: random.Random, email: str) -> str:
     r = rng.random()

@@ -54,6 +54,7 @@ class PactlineOperator(BaseOperator):
             ctx.record("step.failed", dataset=self.dataset_id, step=self.step_kind, error=str(e),
                        error_type=type(e).__name__)
             raise
+        self._completed = (ctx, result)  # what OpenLineage asks about after execute (get_openlineage_facets_*)
         return result
 
     def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:

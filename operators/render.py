@@ -12,6 +12,7 @@ from pathlib import Path
 from airflow.sdk import DAG, Param, TaskGroup
 
 from operators.approve import PactlineApprovalOperator
+from operators.evaluation import SplitHoldoutOperator
 from operators.receive import ReceiveOperator
 from operators.steps import (
     CheckBiasOperator,
@@ -67,6 +68,7 @@ OPERATORS = {
     "synthesize": SynthesizeOperator,
     "check_synthetic": CheckSyntheticOperator,
     "publish": PublishOperator,
+    "split_holdout": SplitHoldoutOperator,
 }
 # A partitioned dataset's steps (the plan marks those that run once per partition as mapped).
 PARTITIONED_OPERATORS = {

@@ -13,6 +13,7 @@ from pactline.pipeline.check_quality import check_quality, quality_partition
 from pactline.pipeline.check_synthetic import check_synthetic
 from pactline.pipeline.combine import combine
 from pactline.pipeline.context import RunContext
+from pactline.pipeline.holdout import holdout_features
 from pactline.pipeline.ingest import ingest, ingest_partition
 from pactline.pipeline.k_classes import k_classes
 from pactline.pipeline.list_partitions import list_partitions
@@ -65,13 +66,29 @@ class SuppressOperator(PactlineOperator):
         return suppress(ctx, self.dataset_id, upstream["protect"]["staging"], **self.step_params)
 
 
-class PublishOperator(PactlineOperator):
+class ReleaseLineage:
+    """Publish steps report their release to OpenLineage (called by the provider's listener only when a transport
+    is configured): the facets are built by pactline.lineage from the manifest and the plan."""
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        from airflow.providers.openlineage.extractors import OperatorLineage
+
+        from pactline.lineage import release_lineage
+
+        ctx, published = self._completed
+        lineage = release_lineage(ctx.root, ctx.loaded, self.dataset_id, published)
+        return OperatorLineage(inputs=lineage.inputs, outputs=lineage.outputs, run_facets=lineage.run_facets)
+
+
+class PublishOperator(ReleaseLineage, PactlineOperator):
     step_kind = "publish"
     ui_color = "#fef7e0"
 
     def run(self, ctx: RunContext, upstream: dict[str, Any]) -> Any:
         output = self.step_params["output"]
         data = upstream[f"synthesize_{output}"] if self.step_params["kind"] == "synthetic" else upstream["released"]
+        if self.step_params["kind"] == "evaluation":  # the holdout's features, never its labels (issue 15)
+            data = {"staging": holdout_features(ctx, output, upstream["split_holdout"])}
         write_pia(ctx, self.dataset_id, ledger(), trigger=self.task_id)  # every release has its assessment
         return publish(ctx, output, upstream, data["staging"])
 
@@ -226,7 +243,7 @@ class PartitionCheckSyntheticOperator(PactlineOperator):
                                bias=self.step_params["bias"])
 
 
-class PublishPartsOperator(PactlineOperator):
+class PublishPartsOperator(ReleaseLineage, PactlineOperator):
     step_kind = "publish"
     ui_color = "#fef7e0"
 

@@ -23,6 +23,9 @@ SUPPRESS, SYNTHESIZE, CHECK_SYNTHETIC, APPROVE, PUBLISH = (
 )
 # Partitioned datasets only: the list the mapped steps expand over, and the reduce steps.
 LIST_PARTITIONS, PREPARE, K_CLASSES, RELEASE, COMBINE = "list_partitions", "prepare", "k_classes", "release", "combine"
+# A dataset with an evaluation output: its holdout is split off the protected rows before any gate or release
+# (pactline.pipeline.holdout); what follows checks and releases the training rows.
+SPLIT_HOLDOUT = "split_holdout"
 # A synthesizer of a partitioned dataset trains on a seeded uniform sample of at most this many rows (a
 # smaller dataset whole): fitting and evaluating a synthesizer grow faster than linearly in rows.
 SYNTHETIC_TRAINING_ROWS = 50_000
@@ -118,7 +121,7 @@ def _release_steps(out: Output, upstream: tuple[str, ...]) -> list[Step]:
 
 # The steps whose result is the data to release (the last of them in a dataset's plan): what check_privacy,
 # check_bias, synthesize and publish read as "released".
-RELEASE_CANDIDATES = (PROTECT, SUPPRESS)
+RELEASE_CANDIDATES = (PROTECT, SUPPRESS, SPLIT_HOLDOUT)
 
 
 def _with_inputs(steps: list[Step]) -> tuple[Step, ...]:
@@ -158,6 +161,11 @@ def _file_steps(loaded: LoadedAgreement, ds: Dataset) -> tuple[Step, ...]:
         steps.append(Step(SUPPRESS, SUPPRESS, (PROTECT,), {"quasi_identifiers": qis, "k": kanon.k,
                                                            "max_suppressed_rate": kanon.max_suppressed_rate,
                                                            **anonymisation_params(agreement, ds, qis)}))
+    evaluation = next((o for o in outputs if o.kind == "evaluation"), None)
+    if evaluation is not None:
+        from pactline.pipeline.holdout import split_params
+
+        steps.append(Step(SPLIT_HOLDOUT, SPLIT_HOLDOUT, (steps[-1].task_id,), split_params(agreement, evaluation)))
     steps.append(Step(CHECK_PRIVACY, CHECK_PRIVACY, (steps[-1].task_id,)))
     released_gate = CHECK_PRIVACY
     if has_bias:
@@ -286,6 +294,10 @@ def render_text(plan: Plan) -> str:
             each = " [one per partition]" if s.params.get("mapped") else ""
             if s.params.get("training_rows"):
                 each = f" [trained on a sample of at most {s.params['training_rows']:,} rows]"
+            if s.kind == SPLIT_HOLDOUT:
+                each = (f" [holdout of {s.params['output']}: {s.params['fraction']:.0%} of the subjects by "
+                        f"{s.params['subject_column']}, seed {s.params['seed']}; withheld: "
+                        f"{', '.join(s.params['withheld']) or 'none'}]")
             lines.append(f"    {ds.id}.{s.task_id}{each}{after}")
         lines.append("  columns:")
         width = max(len(c.name) for c in ds.columns)

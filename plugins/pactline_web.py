@@ -36,6 +36,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from operators.airflow_env import agreements_folder, data_root, keystore, ledger
+from pactline.comments import clean_comment
 from pactline.pia.build import build_assessment
 from pactline.pia.evidence import load_evidence
 from pactline.pia.generate import pia_path, stored_pia
@@ -43,7 +44,8 @@ from pactline.store.layout import safe_run_id
 from pactline.ui import agreements as ui_agreements
 from pactline.ui import approvals as ui_approvals
 from pactline.ui import consent as ui_consent
-from pactline.ui import csrf
+from pactline.ui import csrf, data_docs
+from pactline.ui import evaluations as ui_evaluations
 from pactline.ui import incidents as ui_incidents
 from pactline.ui import ledger_view as ui_ledger
 from pactline.ui import pia as ui_pia
@@ -58,9 +60,12 @@ _ID = re.compile(r"^[a-z][a-z0-9_-]{0,62}\Z")
 _RUN_FOLDER = re.compile(r"^[A-Za-z0-9_.-]{1,250}\Z")
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
        "frame-ancestors 'self'; base-uri 'none'")
-# Reports written by GX: shown as they are, but with no script and nothing fetched from elsewhere.
-REPORT_CSP = ("sandbox allow-popups; default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-              "font-src 'self'; frame-ancestors 'self'; base-uri 'none'")
+# Reports written by GX: shown as they are, but with no script and nothing fetched from elsewhere. The sandbox keeps
+# the report's own origin (allow-same-origin; safe with no script allowed to run) so that 'self' matches and the
+# Data Docs' stylesheets load from the plugin with the user's session (issue 17).
+REPORT_CSP = ("sandbox allow-popups allow-same-origin; default-src 'none'; style-src 'self' 'unsafe-inline'; "
+              "img-src 'self' data:; font-src 'self'; frame-ancestors 'self'; base-uri 'none'")
+DATA_DOCS_ASSETS = "/static/data-docs"  # where the Data Docs' CDN assets are served from (pactline.ui.data_docs)
 DECIDED_NOTICES = {"Approve": "Approved. The release continues; the decision is in the ledger.",
                    "Reject": "Rejected. The release is stopped; the decision is in the ledger."}
 
@@ -202,8 +207,11 @@ def agreement_page(request: Request, dag_id: str, user: GetUserDep) -> HTMLRespo
     releases = catalog.versions(loaded.id)
     shipped = deliveries(loaded, releases, delivery_events(ledger(), loaded.id), now().date(),
                          texts_made_under(loaded, releases, catalog))
+    from pactline.evaluation.history import model_versions
+
+    models = ui_evaluations.render_model_versions(loaded, model_versions(ledger(), loaded.id), base=base_of(request))
     body = ui_agreements.render_agreement(loaded, now().date(), base=base_of(request),
-                                          consent=ui_consent.consent_of(loaded), delivered=shipped)
+                                          consent=ui_consent.consent_of(loaded), delivered=shipped, models=models)
     return html(page(f"Agreement {loaded.id}", body, base=base_of(request), active="agreements",
                      user=user_name(user)))
 
@@ -259,7 +267,8 @@ def run_page(request: Request, dag_id: str, run_id: str, user: GetUserDep,
     history = ui_approvals.render_ledger_rows(ledger(), dag_id, real_run, base=base)
     if review is None:
         review = ui_reviews.RunReview(dag_id, run_id, run_id)
-    body = ui_reviews.render_run(review, fingerprint=fingerprint, approvals=panel, ledger_rows=history,
+    models = ui_evaluations.render_run_models(run_evaluations(loaded, real_run), base=base, agreement_id=dag_id)
+    body = ui_reviews.render_run(review, fingerprint=fingerprint, approvals=panel, ledger_rows=history, models=models,
                                  on_undeclared=loaded.agreement.privacy.on_undeclared_pii,
                                  pia_url=lambda ds, run: pia_url(base, dag_id, ds, run),
                                  report_url=lambda ag, ds, run, path: f"{base}/reports/{url(ag, ds, run)}/"
@@ -341,10 +350,26 @@ def report_file(request: Request, dag_id: str, dataset: str, run: str, path: str
         log.warning("Pactline: cannot read report %s: %s", rel, err)
         return not_found(request, user, "This report cannot be read.")
     media = mimetypes.guess_type(path)[0] or "application/octet-stream"
+    if data_docs.is_report_page(path):  # GX Data Docs: their CDN assets served here, nothing from elsewhere
+        content = data_docs.rewrite(content.decode("utf-8", "replace"),
+                                    lambda name: f"{base_of(request)}{DATA_DOCS_ASSETS}/{name}").encode("utf-8")
     resp = Response(content, media_type=media)
     resp.headers["Content-Security-Policy"] = REPORT_CSP
     resp.headers["X-Content-Type-Options"] = "nosniff"
     resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@router.get(DATA_DOCS_ASSETS + "/{name}", dependencies=READ)
+def data_docs_asset(request: Request, name: str, user: GetUserDep) -> Response:
+    """Bootstrap, jQuery and GX's logo for Data Docs, from the installed packages' own files (pactline.ui.data_docs)."""
+    found = data_docs.asset(name)
+    if found is None:
+        return not_found(request, user, "No such asset.")
+    resp = Response(found[0], media_type=found[1])
+    resp.headers["Content-Security-Policy"] = REPORT_CSP
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Cache-Control"] = "private, max-age=86400"  # a pinned package's file: it changes with the package
     return resp
 
 
@@ -383,7 +408,7 @@ async def decide(request: Request, dag_id: str, user: GetUserDep) -> Response:
     if problem:
         return refuse(403, problem)
     decision, run_id, task_id = form.get("decision"), form.get("run_id") or "", form.get("task_id") or ""
-    comment = ui_approvals.clean_comment(form.get("comment"))
+    comment = clean_comment(form.get("comment"))
     try:
         map_index = int(form.get("map_index", "-1"))
     except ValueError:
@@ -416,6 +441,39 @@ async def decide(request: Request, dag_id: str, user: GetUserDep) -> Response:
     return RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
 
 
+def run_evaluations(loaded: Any, run_id: str) -> list[tuple[dict[str, Any], Any]]:
+    """The evaluation reports (and the training release's label bias) of the models scored on this run's holdout."""
+    from pactline.evaluation.history import EVALUATED
+
+    root, out = data_root(), []
+    for x in ledger().entries(agreement_id=loaded.id, event=EVALUATED):
+        split = ui_evaluations.holdout_split(root, loaded.id, x.payload["release"])
+        rel = x.payload.get("report")
+        if split is None or split["run_id"] != run_id or not rel or not root.exists(rel):
+            continue
+        report = root.read_json(x.payload["report"])
+        out.append((report, ui_evaluations.training_bias(root, loaded, report)))
+    return out
+
+
+@router.get("/evaluations/{dag_id}/{purpose}/{model_version}", dependencies=READ)
+def evaluation_page(request: Request, dag_id: str, purpose: str, model_version: str, user: GetUserDep) -> HTMLResponse:
+    from pactline.evaluation.history import model_versions
+
+    loaded = ui_agreements.load_folder(agreements_folder()).get(dag_id)
+    entry = ui_evaluations.evaluation_entry(ledger(), dag_id, purpose, model_version) if loaded else None
+    root = data_root()
+    if entry is None or not entry.payload.get("report") or not root.exists(entry.payload["report"]):
+        return not_found(request, user, "No evaluation report of this model version (or it was purged).")
+    report = root.read_json(entry.payload["report"])
+    status = next((v.status for v in model_versions(ledger(), dag_id, purpose) if v.model_version == model_version),
+                  "failed")
+    body = ui_evaluations.render_evaluation(report, bias=ui_evaluations.training_bias(root, loaded, report),
+                                            status=status, base=base_of(request), agreement_id=dag_id)
+    return html(page(f"Evaluation of {purpose} {model_version}", body, base=base_of(request), active="agreements",
+                     user=user_name(user)))
+
+
 @router.get("/ledger", dependencies=READ)
 def ledger_page(request: Request, user: GetUserDep, agreement: str | None = None, event: str | None = None,
                 limit: int = 50) -> HTMLResponse:
@@ -434,17 +492,68 @@ def ledger_page(request: Request, user: GetUserDep, agreement: str | None = None
 
 
 @router.get("/incidents", dependencies=READ)
-def incidents_page(request: Request, user: GetUserDep) -> HTMLResponse:
+def incidents_page(request: Request, user: GetUserDep, acknowledged: int | None = None) -> HTMLResponse:
     base = base_of(request)
     found = ui_agreements.load_folder(agreements_folder())
     lg = ledger()
     ids = readable(user, set(found.valid) | agreement_ids_in_ledger(lg))
     # "*": incidents of no one agreement (a witnessed ledger that was truncated): for who may see every DAG
     ids = ids | ({"*"} if may_see_import_errors(user) else set())
-    entries = [x for ev in ui_incidents.SOURCE_EVENTS for x in lg.entries(event=ev) if x.agreement_id in ids]
+    entries = [x for ev in ui_incidents.EVENTS for x in lg.entries(event=ev) if x.agreement_id in ids]
     items = ui_incidents.collect(entries, found.valid)
-    body = ui_incidents.render(items, now(), base=base)
-    return html(page("Incidents", body, base=base, active="incidents", user=user_name(user), refresh_seconds=60))
+    # the Acknowledge form, for who may decide the agreement's releases (issue 17), with a CSRF token as approvals
+    deciders = {i: may_decide(user, i) for i in {x.agreement_id for x in ui_incidents.acknowledgeable(items)}
+                if i in found.valid}
+    token, cookie_token = None, request.cookies.get(csrf.COOKIE)
+    if any(deciders.values()):
+        uid = str(user.get_id())
+        token = cookie_token if csrf.valid_for(csrf_secret(), uid, cookie_token) else csrf.issue(csrf_secret(), uid)
+    body = ui_incidents.render(items, now(), base=base, csrf_token=token,
+                               may_acknowledge=lambda i: deciders.get(i, False))
+    if acknowledged is not None:
+        body = Html(notice(f"Incident #{acknowledged} acknowledged: its escalations stop; recorded in the ledger.",
+                           "ok") + body)
+    # no automatic refresh while a form is on the page: it would wipe a comment being written
+    resp = html(page("Incidents", body, base=base, active="incidents", user=user_name(user),
+                     refresh_seconds=None if token else 60))
+    if token and token != cookie_token:
+        resp.set_cookie(csrf.COOKIE, token, max_age=csrf.MAX_AGE, path=base or "/", httponly=True,
+                        samesite="strict", secure=request.url.scheme == "https")
+    return resp
+
+
+@router.post("/incidents/{dag_id}/acknowledge", dependencies=DECIDE)
+async def acknowledge_incident(request: Request, dag_id: str, user: GetUserDep) -> Response:
+    """A steward acknowledges an incident (issue 17): the approval form's checks, then an incident.acknowledged
+    entry naming the incident.opened entry (pactline.incidents.acknowledge)."""
+    from pactline.incidents.acknowledge import IncidentNotFound, acknowledge
+
+    base = base_of(request)
+    name = user_name(user)
+
+    def refuse(code: int, message: str) -> HTMLResponse:
+        return html(error_page("Acknowledgement not recorded", message, base=base, user=name), code)
+
+    if not same_origin(request):
+        return refuse(403, "This form was submitted from another site; nothing was recorded.")
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        return refuse(413, "The form is too large.")
+    form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
+    problem = csrf.check(csrf_secret(), str(user.get_id()), form.get(csrf.FIELD), request.cookies.get(csrf.COOKIE))
+    if problem:
+        return refuse(403, problem)
+    try:
+        index = int(form.get("incident", ""))
+    except ValueError:
+        return refuse(400, "incident must be the ledger index of the incident (a whole number).")
+    try:
+        acknowledge(ledger(), dag_id, index, user=name, user_id=str(user.get_id()), comment=form.get("comment") or "",
+                    actor=f"airflow-ui:{name}", via="pactline-ui")
+    except IncidentNotFound as err:
+        return refuse(404, str(err))
+    target = f"{base}/incidents?acknowledged={index}#incident-{index}"
+    return RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
 
 
 # -- the app -------------------------------------------------------------------------------------------

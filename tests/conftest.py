@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import importlib.util
+import json
 import os
 import re
+import secrets
 import shutil
+import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -268,6 +274,31 @@ def run_dag(path, as_of="2027-01-01", approve=()):
     dag = render(load_agreement(path))
     pattern = "|".join(f"{t}$" for t in approve) or None
     return dag.test(run_conf={"as_of": as_of}, mark_success_pattern=pattern)
+
+
+@pytest.fixture
+def openlineage_events(tmp_path, monkeypatch):
+    """OpenLineage switched on for this test only, with the provider's file transport (no network): returns a
+    function that reads the events emitted so far. The provider stays off for every other test (no transport is
+    configured), and its plugin was loaded off, so its listener is registered here by hand and removed after."""
+    import json
+
+    import airflow.providers.openlineage.plugins.openlineage  # noqa: F401 - builds its plugin with OpenLineage off
+    from airflow.providers.openlineage.plugins.listener import OpenLineageListener
+    from airflow.sdk.listener import get_listener_manager
+
+    manager = get_listener_manager()  # plugins load now, before the transport is set: the provider's stays off
+    log = tmp_path / "openlineage.jsonl"
+    monkeypatch.setenv("AIRFLOW__OPENLINEAGE__TRANSPORT", json.dumps({"type": "file", "log_file_path": str(log),
+                                                                      "append": True}))
+    monkeypatch.setenv("AIRFLOW__OPENLINEAGE__NAMESPACE", "pactline-test")
+    monkeypatch.setenv("AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD", "True")  # in the task's process: no fork
+    listener = OpenLineageListener()
+    manager.add_listener(listener)
+    try:
+        yield lambda: [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    finally:
+        manager.pm.unregister(listener)
 
 
 def releases(agreement_id, run_id):
@@ -601,3 +632,119 @@ def partition_steps(ctx, ds: str):
     released_parts = [release_partition(ctx, ds, p, classes, mapped=m) for p, m in zip(protected, maps, strict=True)]
     return maps, protected, released_parts, lambda: combine(ctx, ds, mapped=maps, released=released_parts,
                                                             classes=classes)
+
+
+# == browser tests against a live Airflow (test_browser_ui, test_data_docs_offline, test_incidents_browser) ====
+# and the failed gate that opens an incident (issue 17)
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PASSWORDS = {"admin": secrets.token_urlsafe(12), "viewer": secrets.token_urlsafe(12)}
+BROWSER_DAG = "readmission-risk"  # the live Airflow is up once this DAG is parsed
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory) -> Iterator[LiveAirflow]:
+    root = tmp_path_factory.mktemp("live")
+    with pytest.MonkeyPatch.context() as m:  # signed with party keys where the Airflow processes look
+        m.setenv("PACTLINE_HOME", str(root / "pactline"))
+        signed_copy(root / "ws" / "agreements")
+    load_generator().generate(root / "ws" / "data", rows=300, seed=11)
+    (root / "passwords.json").write_text(json.dumps(PASSWORDS))
+    (root / "airflow").mkdir()
+    port = free_port()
+    db = f"pactline_browser_{secrets.token_hex(4)}"
+    pg_admin(f'CREATE DATABASE "{db}"')
+    db_url = f"{PG_SERVER.replace('postgresql://', 'postgresql+psycopg://', 1)}/{db}"
+    af = LiveAirflow(f"http://127.0.0.1:{port}", root, live_airflow_env(root, port, db_url), PASSWORDS)
+    try:
+        with (root / "migrate.log").open("w") as log:
+            subprocess.run([AIRFLOW, "db", "migrate"], env=af.env, stdout=log, stderr=subprocess.STDOUT, check=True,
+                           timeout=180)
+        for component in ("api-server", "scheduler", "dag-processor"):
+            log = (root / f"{component}.log").open("w")
+            af.procs.append(subprocess.Popen([AIRFLOW, component], env=af.env, stdout=log, stderr=subprocess.STDOUT,
+                                             stdin=subprocess.DEVNULL, start_new_session=True))
+        wait_for("api-server healthy", lambda: af.request("GET", "/api/v2/monitor/health", auth=False), 120,
+                 on_timeout=af.logs)
+        wait_for(f"DAG {BROWSER_DAG} parsed", lambda: af.request("GET", f"/api/v2/dags/{BROWSER_DAG}"), 150, 2,
+                 on_timeout=af.logs)
+        yield af
+    finally:
+        af.stop()
+        pg_admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: `make test` installs it (apt-get install chromium)"
+    with sync_playwright() as pw:
+        yield pw
+
+
+@contextlib.contextmanager
+def chromium(pw: Any) -> Iterator[Any]:
+    """Debian's Chromium, headless, with a fresh profile (user-data-dir) that is removed afterwards."""
+    profile = tempfile.mkdtemp(prefix="pactline-chromium-")
+    ctx = pw.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+                                                viewport={"width": 1400, "height": 1000})
+    try:
+        ctx.set_default_timeout(30_000)
+        yield ctx
+    finally:
+        ctx.close()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def login(page: Any, base: str, user: str, shot: Path | None = None) -> None:
+    """Sign in through Airflow's login form (`shot`: a screenshot of the filled form there)."""
+    page.goto(base + "/")
+    page.get_by_label("Username").fill(user)
+    page.get_by_label("Password").fill(PASSWORDS[user])
+    if shot:
+        page.screenshot(path=str(shot))
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(base + "/", timeout=30_000)
+
+
+@pytest.fixture
+def live_home(live, monkeypatch):
+    """The live Airflow, with this process writing where it reads: its PACTLINE_HOME (data root, keys, ledger) and
+    agreements folder."""
+    monkeypatch.setenv("PACTLINE_HOME", live.env["PACTLINE_HOME"])
+    monkeypatch.setenv("PACTLINE_AGREEMENTS", str(live.agreements))
+    return live
+
+
+def failed_gate(workspace: Path, run_id: str, planted: str):
+    """The fraud agreement's orders through ingest, map_schema and the quality gate, with `planted` as a pay_method
+    outside the allowed values: the gate fails, writes its Data Docs and opens an incident in the ledger under
+    $PACTLINE_HOME. Returns the incident.opened entry."""
+    import datetime as dt
+
+    from pactline.agreement import load_agreement
+    from pactline.checks import CheckFailed
+    from pactline.keys import KeyStore
+    from pactline.pipeline.check_quality import check_quality
+    from pactline.pipeline.context import RunContext
+    from pactline.pipeline.ingest import ingest
+    from pactline.pipeline.map_schema import map_schema
+    from pactline.recording import ledger_recorder, open_ledger
+    from pactline.store import DataRoot
+
+    path = workspace / "data" / "fraud" / "orders.csv"
+    lines = path.read_text().split("\n")
+    cells = lines[2].split(",")
+    cells[6] = planted
+    lines[2] = ",".join(cells)
+    path.write_text("\n".join(lines))
+    loaded = load_agreement(workspace / "agreements" / "fraud.yaml")
+    ctx = RunContext(loaded=loaded, run_id=run_id, as_of=dt.date(2027, 1, 1), root=DataRoot(), keystore=KeyStore(),
+                     recorder=ledger_recorder(loaded, actor="test", run_id=run_id))
+    mapped = map_schema(ctx, "orders", ingest(ctx, "orders")["landing"])
+    with pytest.raises(CheckFailed):
+        check_quality(ctx, "orders", mapped["staging"])
+    return [x for x in open_ledger().entries(event="incident.opened") if x.payload["run_id"] == run_id][-1]

@@ -11,44 +11,25 @@ test-artifacts/browser/. Every process started here is stopped by its id at the 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import json
-import secrets
 import shutil
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 
-from tests.conftest import (
-    AIRFLOW,
-    PG_SERVER,
-    REPO,
-    LiveAirflow,
-    free_port,
-    live_airflow_env,
-    load_generator,
-    pg_admin,
-    signed_copy,
-    wait_for,
-)
+# the `live` Airflow and `browser` fixtures, chromium() and login() are in conftest, shared with other browser tests
+from tests.conftest import REPO, chromium, login, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(570)]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = REPO / "test-artifacts" / "browser"
 DAG = "readmission-risk"
 APPROVE = "admissions.approve_admissions-release"
 PUBLISH = "admissions.publish_admissions-release"
-PASSWORDS = {"admin": secrets.token_urlsafe(12), "viewer": secrets.token_urlsafe(12)}
 BROKEN = """apiVersion: pactline/v1
 kind: DataSharingAgreement
 metadata:
@@ -59,70 +40,6 @@ metadata:
   expires: 2025-06-30
 parties: []
 """
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory) -> Iterator[LiveAirflow]:
-    root = tmp_path_factory.mktemp("live")
-    with pytest.MonkeyPatch.context() as m:  # signed with party keys where the Airflow processes look
-        m.setenv("PACTLINE_HOME", str(root / "pactline"))
-        signed_copy(root / "ws" / "agreements")
-    load_generator().generate(root / "ws" / "data", rows=300, seed=11)
-    (root / "passwords.json").write_text(json.dumps(PASSWORDS))
-    (root / "airflow").mkdir()
-    port = free_port()
-    db = f"pactline_browser_{secrets.token_hex(4)}"
-    pg_admin(f'CREATE DATABASE "{db}"')
-    db_url = f"{PG_SERVER.replace('postgresql://', 'postgresql+psycopg://', 1)}/{db}"
-    af = LiveAirflow(f"http://127.0.0.1:{port}", root, live_airflow_env(root, port, db_url), PASSWORDS)
-    try:
-        with (root / "migrate.log").open("w") as log:
-            subprocess.run([AIRFLOW, "db", "migrate"], env=af.env, stdout=log, stderr=subprocess.STDOUT, check=True,
-                           timeout=180)
-        for component in ("api-server", "scheduler", "dag-processor"):
-            log = (root / f"{component}.log").open("w")
-            af.procs.append(subprocess.Popen([AIRFLOW, component], env=af.env, stdout=log, stderr=subprocess.STDOUT,
-                                             stdin=subprocess.DEVNULL, start_new_session=True))
-        wait_for("api-server healthy", lambda: af.request("GET", "/api/v2/monitor/health", auth=False), 120,
-                 on_timeout=af.logs)
-        wait_for(f"DAG {DAG} parsed", lambda: af.request("GET", f"/api/v2/dags/{DAG}"), 150, 2, on_timeout=af.logs)
-        yield af
-    finally:
-        af.stop()
-        pg_admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: `make test` installs it (apt-get install chromium)"
-    with sync_playwright() as pw:
-        yield pw
-
-
-@contextlib.contextmanager
-def chromium(pw: Any) -> Iterator[Any]:
-    """Debian's Chromium, headless, with a fresh profile (user-data-dir) that is removed afterwards."""
-    profile = tempfile.mkdtemp(prefix="pactline-chromium-")
-    ctx = pw.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-                                                viewport={"width": 1400, "height": 1000})
-    try:
-        ctx.set_default_timeout(30_000)
-        yield ctx
-    finally:
-        ctx.close()
-        shutil.rmtree(profile, ignore_errors=True)
-
-
-def login(page: Any, base: str, user: str, shot: str | None = None) -> None:
-    page.goto(base + "/")
-    page.get_by_label("Username").fill(user)
-    page.get_by_label("Password").fill(PASSWORDS[user])
-    if shot:
-        page.screenshot(path=str(ARTIFACTS / shot))
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(base + "/", timeout=30_000)
 
 
 def shot(page: Any, name: str, full: bool = True) -> None:
@@ -143,7 +60,7 @@ def test_steward_approves_a_release_in_the_browser(live, browser):
         page = ctx.new_page()
         # anonymous: the plugin's routes are protected like Airflow's own
         assert page.goto(af.base + "/pactline/agreements").status == 401
-        login(page, af.base, "admin", shot="01-login.png")
+        login(page, af.base, "admin", shot=ARTIFACTS / "01-login.png")
 
         # Agreements, as a view in Airflow's navigation (the page in Airflow's iframe)
         page.goto(af.base + "/plugin/pactline-agreements")

@@ -25,7 +25,21 @@ def assert_no_raw_values(table, values, what):
     assert not leaked, f"{what}: raw values released: {leaked[:5]}"
 
 
-def test_fraud_agreement_end_to_end(airflow_home, workspace):
+def lineage_of(events, task_id):
+    """The COMPLETE OpenLineage event of one task of the run (issue 17: the publish steps report their release)."""
+    found = [e for e in events if e["eventType"] == "COMPLETE" and e["job"]["name"].endswith(f".{task_id}")]
+    assert len(found) == 1, f"{task_id}: {len(found)} COMPLETE events"
+    return found[0]
+
+
+def assert_no_raw_values_in_events(events, workspace, loaded):
+    blob = json.dumps(events, ensure_ascii=False)
+    for ds in loaded.agreement.datasets:
+        leaked = sorted(v for v in raw_values(workspace, loaded, ds.id) if v in blob)
+        assert not leaked, f"OpenLineage events hold raw values of {ds.id}: {len(leaked)}"
+
+
+def test_fraud_agreement_end_to_end(airflow_home, workspace, openlineage_events):
     path = workspace / "agreements" / "fraud.yaml"
     loaded = load_agreement(path)
     run = run_dag(path)
@@ -80,8 +94,45 @@ def test_fraud_agreement_end_to_end(airflow_home, workspace):
     assert all(e.fingerprint == loaded.fingerprint for e in entries)
     assert ledger.verify().ok
 
+    # issue 17: each release reported to OpenLineage (file transport): landing copy in, release out, what each
+    # column got, the quality assertions, and the agreement version; and not one raw value in any event
+    events = openlineage_events()
+    event = lineage_of(events, "publish_transactions-release")
+    (source,), (release,) = event["inputs"], event["outputs"]
+    assert "/fraud-detection/landing/transactions/" in source["name"] and source["namespace"] == "file"
+    assert release["name"].endswith("/fraud-detection/shared/transactions-release")
+    assert release["facets"]["version"]["datasetVersion"] == manifest["version"]
+    assert [f["name"] for f in release["facets"]["schema"]["fields"]] == [f["name"] for f in manifest["schema"]]
+    lineage = release["facets"]["columnLineage"]["fields"]
+    email = lineage["customer_email"]
+    assert email["transformationType"] == "MASKED"
+    assert [(i["field"], i["name"]) for i in email["inputFields"]] == [("KLANT_EMAIL", source["name"])]
+    (t,) = email["inputFields"][0]["transformations"]
+    assert (t["type"], t["subtype"], t["masking"]) == ("DIRECT", "TRANSFORMATION", True)
+    assert t["description"].startswith("agreed transformation: pseudonymise(")
+    assert lineage["amount_eur"]["transformationType"] == "IDENTITY"
+    assert lineage["amount_eur"]["inputFields"][0]["transformations"][0]["subtype"] == "IDENTITY"
+    assert {n: f["transformationType"] for n, f in lineage.items() if n in ("iban", "card_number", "age")} == {
+        "iban": "MASKED", "card_number": "MASKED", "age": "MASKED"}
+    assert {i["field"] for i in release["facets"]["columnLineage"]["dataset"]} == {"LEEFTIJD", "GESLACHT"}  # k
+    assertions = source["inputFacets"]["dataQualityAssertions"]["assertions"]
+    assert {"assertion": "expect_column_values_to_be_unique", "column": "transaction_id", "success": True,
+            "name": "quality_rules[0]"}.items() <= next(a for a in assertions if a["name"] == "quality_rules[0]").items()
+    assert all(a["success"] for a in assertions)
+    agreed = {"agreementId": loaded.id, "version": loaded.agreement.metadata.version,
+              "fingerprint": loaded.fingerprint}
+    assert agreed.items() <= event["run"]["facets"]["pactline_agreement"].items()
+    assert agreed.items() <= release["facets"]["pactline_agreement"].items()
+    orders_lineage = lineage_of(events, "publish_orders-release")["outputs"][0]["facets"]["columnLineage"]["fields"]
+    assert "customer_name" not in orders_lineage  # dropped: no output field
+    remarks = orders_lineage["remarks"]["inputFields"][0]["transformations"][0]
+    assert remarks["masking"] and "redact_text" in remarks["description"]  # scan_pii's override, not the agreed keep
+    synthetic = lineage_of(events, "publish_transactions-synthetic")["outputs"][0]["facets"]["columnLineage"]
+    assert "synthesizer" in synthetic["fields"]["amount_eur"]["transformationDescription"]
+    assert_no_raw_values_in_events(events, workspace, loaded)
 
-def test_readmission_agreement_end_to_end(airflow_home, workspace):
+
+def test_readmission_agreement_end_to_end(airflow_home, workspace, openlineage_events):
     path = workspace / "agreements" / "readmission.yaml"
     loaded = load_agreement(path)
     run = run_dag(path, approve=["admissions.approve_admissions-release"])
@@ -126,6 +177,26 @@ def test_readmission_agreement_end_to_end(airflow_home, workspace):
     summary = adm_manifest["steps"]["check_bias"]["summary"]
     assert "<svg" in root.read_bytes(summary).decode()
     assert b"<svg" not in root.read_raw(summary)  # reports hold data: encrypted at rest like any version
+
+    # issue 17: the OpenLineage events of the run (file transport)
+    events = openlineage_events()
+    event = lineage_of(events, "publish_admissions-release")
+    release = event["outputs"][0]["facets"]
+    lineage = release["columnLineage"]["fields"]
+    assert "full_name" not in lineage and {f["name"] for f in release["schema"]["fields"]} == set(adm.column_names)
+    assert lineage["insurance_id"]["inputFields"][0]["field"] == "Versichertennummer"
+    kinds = {n: f["inputFields"][0]["transformations"][0]["description"].split(":", 1)[1].strip().split("(")[0]
+             for n, f in lineage.items()}
+    assert {n: kinds[n] for n in ("email", "phone", "birth_date", "admission_date", "discharge_note", "race")} == {
+        "email": "redact", "phone": "mask", "birth_date": "generalise", "admission_date": "date_shift",
+        "discharge_note": "redact_text", "race": "generalise"}
+    assert {f["transformationType"] for n, f in lineage.items() if kinds[n] != "keep"} == {"MASKED"}
+    assert {i["field"] for i in release["columnLineage"]["dataset"]} == {"Geburtsdatum", "PLZ", "Geschlecht"}
+    gates = {a["assertion"] for a in release["dataQualityAssertions"]["assertions"]}  # privacy and bias on the release
+    assert {"expect_reidentification_risk_to_be_at_most", "expect_group_shares_to_be_at_least"} <= gates
+    assert event["run"]["facets"]["pactline_agreement"]["fingerprint"] == loaded.fingerprint
+    assert lineage_of(events, "publish_claims-release")["outputs"][0]["name"].endswith("/shared/claims-release")
+    assert_no_raw_values_in_events(events, workspace, loaded)
 
 
 def test_expired_agreement_publishes_nothing(airflow_home, workspace):

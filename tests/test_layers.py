@@ -40,9 +40,10 @@ SYS_PATH_FOLDERS = ("dags", "plugins")  # Airflow puts these on sys.path: their 
 LAYERS: Sequence[tuple[str, tuple[str, ...]]] = (
     # 0. Leaves that import nothing of ours: typed errors; withheld (value-free messages); charts (safe
     #    markup and inline-SVG charts, drawn by both the checks' report and the steward pages); db_urls
-    #    (database URLs shared by the store's tables and the ledger). `=pactline` is the top-level package's
+    #    (database URLs shared by the store's tables and the ledger); comments (a steward's comment as stored). `=pactline` is the top-level package's
     #    own __init__, which every `import pactline.x` runs first (it holds no imports).
-    ("base", ("=pactline", "pactline.errors", "pactline.withheld", "pactline.charts", "pactline.db_urls")),
+    ("base", ("=pactline", "pactline.errors", "pactline.withheld", "pactline.charts", "pactline.db_urls",
+              "pactline.comments")),
     # 1. The agreement model and loader, and the policy read straight off it.
     ("agreement", ("pactline.agreement", "pactline.policy")),
     # 2. Key storage (secrets, pactline_home).
@@ -56,7 +57,10 @@ LAYERS: Sequence[tuple[str, tuple[str, ...]]] = (
     # 6. Engines: PII, protection, synthesis, partitions, and the GX-free part of checks (metrics, one verdict
     #    function per rule, outcome wording, results). partition reduces per-partition aggregates with the
     #    checks' metrics and must not import pactline.pipeline.
-    ("engines", ("pactline.pii", "pactline.protect", "pactline.synth", "pactline.partition", "pactline.checks")),
+    #    evaluation (issue 15): the holdout split, a model's holdout metrics, their verdicts and report, and the
+    #    model versions the ledger records; over the agreement, checks' Verdict and the ledger's entries.
+    ("engines", ("pactline.pii", "pactline.protect", "pactline.synth", "pactline.partition", "pactline.checks",
+                 "pactline.evaluation")),
     # 7. expectations/ (GX custom expectations and suite builders) sits beside checks, split so the two
     #    packages do not import each other: expectations uses the engines' verdicts and metrics
     #    (pactline.checks.metrics/verdicts/outcomes), and the checks that run GX (the three modules below, and
@@ -76,7 +80,13 @@ LAYERS: Sequence[tuple[str, tuple[str, ...]]] = (
     ("plan", ("pactline.plan",)),
     # 13. The privacy impact assessment: the agreement, its plan (each column's transformation), a run's reports and
     #     the ledger, written by the approval and publish operators and shown by the steward pages.
-    ("assessment", ("pactline.pia",)),
+    #     Beside it, the other views of an agreement and its runs for the outside world (issue 17): OpenLineage facets
+    #     of a release (lineage), ODCS contracts out and in (odcs), and a draft dataset block from a partner's file
+    #     (draft: the PII scan's classification and a profile of the data).
+    ("assessment", ("pactline.pia", "pactline.lineage", "pactline.odcs", "pactline.draft")),
+    # 13b. Incident notices and escalation (issue 17): over the ledger and the assessment's reading of
+    #     acknowledgements; sent by the operators' Airflow notifiers, acknowledged on the steward pages.
+    ("incidents", ("pactline.incidents",)),
     # 14. The faces: Airflow operators, the CLI, the steward pages' data and HTML. (The CLI's `pactline run`
     #     imports operators.render inside a function: same layer.)
     ("faces", ("operators", "pactline.cli", "pactline.ui")),

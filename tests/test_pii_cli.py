@@ -83,3 +83,29 @@ def test_bad_files_are_data_errors_naming_file_and_problem(tmp_path, capsys, nam
 def test_missing_file(tmp_path, capsys):
     assert main(["scan", str(tmp_path / "nope.csv")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_scan_json_carries_evidence_categories_and_combinations(tmp_path, capsys):
+    rows = ["customer_id,LNAME,PLZ,Geschlecht,Blutgruppe,version"]
+    surnames = ["White", "Borden", "Young", "King", "Hill", "Wood", "Stone", "Rose", "Long", "Hart"]
+    for i in range(60):
+        rows.append(f"{70000000 + i * 7919},{surnames[i % 10]},{10115 + (i * 37) % 900},{'mw'[i % 2]},"
+                    f"{['A+', 'O-', 'B+', 'AB-'][i % 4]},{1 + i % 3}.{i % 5}.0")
+    p = tmp_path / "kunden.csv"
+    p.write_text("\n".join(rows) + "\n")
+    assert main(["scan", str(p), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    cols = {c["name"]: c for c in data["columns"]}
+    assert cols["LNAME"]["entity"] == "PERSON" and cols["LNAME"]["flagged"]
+    assert cols["LNAME"]["evidence"]["name"]["pattern"] == "lname"
+    assert cols["PLZ"]["entity"] == "ZIP_CODE" and cols["PLZ"]["category"] == "quasi_identifier"
+    assert cols["Blutgruppe"]["sensitive"] and cols["Blutgruppe"]["entity"] == "BLOOD_TYPE"
+    assert cols["customer_id"]["identifier_candidate"] and cols["customer_id"]["entity"] is None
+    assert not cols["version"]["flagged"]
+    for c in cols.values():
+        assert {"rule", "name", "value_share", "uniqueness", "confidence"} <= set(c["evidence"])
+    assert isinstance(data["quasi_identifiers"], list)
+    assert "White" not in json.dumps(data) and "Borden" not in json.dumps(data)
+    assert main(["scan", str(p)]) == 0
+    out = capsys.readouterr().out
+    assert "name~lname->PERSON" in out and "sensitive (art. 9)" in out and "White" not in out

@@ -217,8 +217,10 @@ def test_approvals_panel_and_fingerprint(tmp_path):
     done = approvals.Approval("a", "r", "t", -1, "s", None, [], None, "success", responded_at="2026-11-27T11:00:00Z",
                               responded_by="admin", chosen=["Reject"], params_input={"comment": "too risky"})
     assert "REJECTED" in approvals.render_panel([done], can_decide=True, action="/x", csrf_token="t", fingerprint=None)
-    assert approvals.clean_comment("  ok\x00\x1b fine \n") == "ok fine"
-    assert len(approvals.clean_comment("x" * 5000)) == approvals.MAX_COMMENT
+    from pactline.comments import MAX_COMMENT, clean_comment
+
+    assert clean_comment("  ok\x00\x1b fine \n") == "ok fine"
+    assert len(clean_comment("x" * 5000)) == MAX_COMMENT
 
     ledger = Ledger.open(f"sqlite:///{tmp_path}/ledger.sqlite", home=tmp_path)
     ledger.append("approval.requested", agreement_id="readmission-risk", fingerprint="1" * 64,

@@ -57,6 +57,8 @@ _KEYED: dict[str, Callable[[dict[str, Any]], str]] = {
     "quality_rules": _quality_key,
     "bias_checks": lambda b: b["dataset"],
     "transfers": lambda t: f"{t['from']}->{t['to']}",
+    "model_evaluation": lambda m: m["purpose"],
+    "model_evaluation[].fairness": lambda f: f["protected_attribute"],
 }
 # Lists of plain values whose order means nothing: each value added or removed is one change.
 _SETS = {
@@ -363,6 +365,15 @@ _RULES: dict[str, Rule] = {
     "outputs[].synthesizer": _fixed("neutral", "synthesizer settings; the output kind says what is released"),
     "outputs[].synthesizer.train_on": _ranked("synthesizer input", ["protected", "raw"],
                                               ("less protected", "more protected")),
+    # a differentially private run's privacy loss: more is weaker; adding one (a DP model) is a new bound
+    "outputs[].synthesizer.epsilon": _numeric("epsilon", "widening", ("more privacy loss", "less privacy loss")),
+    "outputs[].synthesizer.delta": _numeric("delta", "widening", ("more privacy loss", "less privacy loss")),
+    # a budget lets DP outputs spend privacy; a larger one lets them spend more
+    "privacy.dp_budget": _item("widening", "differential-privacy budget"),
+    "privacy.dp_budget.epsilon": _numeric("dp_budget epsilon", "widening", ("larger budget", "smaller budget")),
+    "privacy.dp_budget.delta": _numeric("dp_budget delta", "widening", ("larger budget", "smaller budget")),
+    # gates relative to the holdout replace the absolute quality, DCR-baseline and copy gates: never stricter
+    "privacy.synthetic.relative_to_holdout": _item("widening", "synthetic gates relative to the holdout"),
     "access[]": _item("widening", "access grant"),
     "access[].permissions[]": _item("widening", "permission"),
     "access[].valid_until": _date("grant end", later="widening"),
@@ -372,7 +383,37 @@ _RULES: dict[str, Rule] = {
     "keys.pseudonymisation": _fixed("widening", "secret changed: pseudonyms may link with other uses of that key"),
     "keys.encryption": _fixed("widening", "secret changed: whoever holds the new key can decrypt"),
 }
-for _tuning in ("model", "epochs", "batch_size", "seed", "rows", "locale"):
+# issue 15: the holdout split and the post-training audit. A new audit or target is narrowing (a model must pass more
+# before production); a looser target, more iterations or smaller gated groups widen. The split: a higher fraction or
+# another seed or subject column puts subjects an earlier training release held into the holdout.
+_RULES |= {
+    "outputs[].holdout": _fixed("widening", "holdout split changed: subjects of earlier training releases may join "
+                                            "the holdout"),
+    "outputs[].holdout.fraction": _numeric("holdout fraction", "widening", (
+        "larger holdout: subjects of earlier training releases join it", "smaller holdout, a subset of the old")),
+    "outputs[].holdout.seed": _fixed("widening", "another seed: subjects of earlier training releases join the holdout"),
+    "outputs[].holdout.subject_column": _fixed("widening", "split by another subject column"),
+    "model_evaluation[]": _item("narrowing", "model evaluation"),
+    "model_evaluation[].output": _fixed("widening", "models scored on another holdout"),
+    "model_evaluation[].label": _fixed("widening", "models scored against another label"),
+    "model_evaluation[].positive": _fixed("widening", "models scored against another positive label"),
+    "model_evaluation[].decision_threshold": _fixed("widening", "decision threshold changed: selection rates, TPR "
+                                                                "and FPR are measured at another point"),
+    "model_evaluation[].max_iterations": _numeric("max_iterations", "widening", (
+        "more model versions may be tried on the holdout", "fewer model versions may be tried on the holdout")),
+    "model_evaluation[].performance.precision_at_recall": _item("narrowing", "precision-at-recall target"),
+    "model_evaluation[].performance.precision_at_recall.recall": _numeric("recall", "narrowing"),
+    "model_evaluation[].performance.precision_at_recall.min_precision": _numeric("min_precision", "narrowing"),
+    "model_evaluation[].fairness[]": _item("narrowing", "fairness target"),
+    # groups below min_group_size are reported, not gated: a higher size gates fewer groups
+    "model_evaluation[].fairness[].min_group_size": _numeric("min_group_size", "widening"),
+}
+for _target in ("performance.min_roc_auc", "performance.max_brier_score", "performance.max_calibration_error",
+                "fairness[].min_selection_rate_ratio", "fairness[].max_equalized_odds_difference",
+                "fairness[].max_tpr_gap", "fairness[].max_fpr_gap"):
+    _name = _target.rsplit(".", 1)[-1]
+    _RULES[f"model_evaluation[].{_target}"] = _numeric(_name, "narrowing" if _name.startswith("min_") else "widening")
+for _tuning in ("model", "epochs", "batch_size", "seed", "rows", "locale", "fallback", "time_budget_seconds"):
     # The synthetic gates judge whatever the synthesizer makes, so its tuning widens nothing.
     _RULES[f"outputs[].synthesizer.{_tuning}"] = _fixed("neutral", "synthesizer tuning; synthetic gates still apply")
 

@@ -348,11 +348,36 @@ class FeatureLeakage(Strict):
         return out
 
 
+class HoldoutRelative(Strict):
+    """Synthetic gates against what fresh real rows score (the holdout, never shown to the synthesizer). On generalised
+    or low-cardinality data even a perfect synthesizer copies some rows and sits close to the rest, as real rows do by
+    chance; and high-cardinality columns keep even real rows' quality score far below 1. Each gate here replaces its
+    absolute counterpart of privacy.synthetic (pactline.synth.evaluate)."""
+
+    min_quality_share: float = Field(default=0.9, gt=0, le=1, description=(
+        "Synthetic quality score >= this share of the holdout's own quality score against the training rows "
+        "(replaces min_quality_score)."))
+    min_dcr_baseline_share: float = Field(default=0.9, gt=0, le=1, description=(
+        "Synthetic DCRBaselineProtection >= this share of the holdout's own (replaces min_dcr_baseline_protection)."))
+    max_copy_rate_factor: float = Field(default=1.5, ge=0, description=(
+        "Share of synthetic rows equal to a real row <= this factor times the share of holdout rows equal to a "
+        "training row, the rate chance alone gives (replaces max_exact_copies)."))
+
+
 class SyntheticThresholds(Strict):
     min_quality_score: float = Field(default=0.8, ge=0, le=1)
     min_dcr_baseline_protection: float = Field(default=0.5, ge=0, le=1)
     min_dcr_overfitting_protection: float = Field(default=0.5, ge=0, le=1)
     max_exact_copies: int = Field(default=0, ge=0)
+    relative_to_holdout: HoldoutRelative | None = None
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: Any) -> Any:
+        # left out when unset, so existing agreements keep their fingerprints
+        data = handler(self)
+        if isinstance(data, dict) and data.get("relative_to_holdout") is None:
+            data.pop("relative_to_holdout", None)
+        return data
 
 
 class PrivacyThresholds(Strict):
@@ -365,6 +390,7 @@ class PrivacyThresholds(Strict):
     synthetic: SyntheticThresholds = Field(default_factory=SyntheticThresholds)
     reidentification: Reidentification | None = None
     feature_leakage: FeatureLeakage | None = None
+    dp_budget: DPBudget | None = None
 
     @model_serializer(mode="wrap")
     def _dump(self, handler: Any) -> Any:
@@ -377,7 +403,7 @@ class PrivacyThresholds(Strict):
         return data
 
 
-PRIVACY_FIELDS_OMITTED_WHEN_UNSET = ("reidentification", "feature_leakage")
+PRIVACY_FIELDS_OMITTED_WHEN_UNSET = ("reidentification", "feature_leakage", "dp_budget")
 
 
 class BiasCheck(Strict):
@@ -394,27 +420,140 @@ class BiasCheck(Strict):
     max_drift: float = Field(default=0.05, ge=0, le=1, description="Allowed change of each rate raw -> released.")
 
 
+class DPBudget(Strict):
+    """The privacy loss every differentially private output of this agreement may spend together, over all runs
+    (basic composition: the epsilons and deltas the ledger's dp.* entries record add up)."""
+
+    epsilon: float = Field(gt=0, le=100)
+    delta: float = Field(default=1e-6, ge=0, lt=1)
+
+
 class Synthesizer(Strict):
-    model: Literal["gaussian_copula", "ctgan", "tvae"] = "gaussian_copula"
+    model: Literal["gaussian_copula", "ctgan", "tvae", "dp_mst"] = "gaussian_copula"
     epochs: int = Field(default=300, ge=1)
     batch_size: int = Field(default=500, ge=10)
     seed: int = 0
     rows: int | None = Field(default=None, ge=1, description="Rows to sample; default as many as the input.")
     train_on: Literal["raw", "protected"] = "protected"
     locale: str = "en_US"
+    fallback: Literal["ctgan", "tvae"] | None = Field(default=None, description=(
+        "When GaussianCopula misses a privacy.synthetic gate, train this model instead, its epochs chosen to fit "
+        "time_budget_seconds (gaussian_copula only)."))
+    time_budget_seconds: float | None = Field(default=None, gt=0, le=86400, description=(
+        "Wall-clock seconds the fallback model may train (required with fallback)."))
+    epsilon: float | None = Field(default=None, gt=0, le=100, description=(
+        "dp_mst only: the privacy loss of one training run, spent from privacy.dp_budget."))
+    delta: float | None = Field(default=None, gt=0, lt=1, description=(
+        "dp_mst only: the delta of one training run (default 1e-7), spent from privacy.dp_budget."))
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Synthesizer:
+        dp = self.model.startswith("dp_")
+        if dp and self.epsilon is None:
+            raise ValueError(f"model {self.model} needs epsilon, the privacy loss one training run may spend")
+        if not dp and (self.epsilon is not None or self.delta is not None):
+            raise ValueError("epsilon and delta apply to differentially private models only (model: dp_mst)")
+        if self.fallback and self.model != "gaussian_copula":
+            raise ValueError("fallback applies to model gaussian_copula only")
+        if self.fallback and self.time_budget_seconds is None:
+            raise ValueError("fallback needs time_budget_seconds, the time its training may take")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: Any) -> Any:
+        # fields added later and left unset are left out, so existing agreements keep their fingerprints
+        data = handler(self)
+        if isinstance(data, dict):
+            for name in ("fallback", "time_budget_seconds", "epsilon", "delta"):
+                if data.get(name) is None:
+                    data.pop(name, None)
+        return data
+
+
+class Holdout(Strict):
+    """How an output of kind `evaluation` splits its provider-held holdout off the dataset (pactline.evaluation.split):
+    by data subject, seeded, before anything of the dataset is released."""
+
+    fraction: float = Field(default=0.2, gt=0, le=0.5, description=(
+        "Share of the data subjects whose rows go to the holdout (and to no other release of the dataset)."))
+    seed: int = Field(default=0, ge=0, description=(
+        "Seed of the subject assignment; the same seed keeps the same subjects in the holdout on every run."))
+    subject_column: str | None = Field(default=None, description=(
+        "The pseudonymised column naming the data subject. Default: the dataset's first pseudonymised "
+        "direct identifier, else its first pseudonymised column."))
 
 
 class Output(Strict):
     id: str
     dataset: str
-    kind: Literal["protected", "synthetic"]
+    kind: Literal["protected", "synthetic", "evaluation"] = Field(description=(
+        "protected: the protected rows; synthetic: rows an SDV synthesizer made; evaluation: a holdout of whole "
+        "data subjects split off before anything is released, protected like the release, labels withheld."))
     zone: Literal["sandbox", "production"]
     recipient: str = Field(description="Party id of the recipient.")
     purpose: str = Field(description="Purpose id the released data serves.")
     approval_required: bool = True
     synthesizer: Synthesizer | None = None
+    holdout: Holdout | None = Field(default=None, description="The split of an evaluation output (defaults apply).")
 
     _id = field_validator("id")(lambda v: _check_id(v, "output id"))
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: Any) -> Any:
+        # no holdout is left out, so the fingerprints of existing agreements do not change
+        data = handler(self)
+        if isinstance(data, dict) and data.get("holdout") is None:
+            data.pop("holdout", None)
+        return data
+
+    def split(self) -> Holdout:
+        """The holdout split of an evaluation output, with its defaults."""
+        return self.holdout or Holdout()
+
+
+class PrecisionAtRecall(Strict):
+    recall: float = Field(gt=0, le=1, description="The recall the model is operated at.")
+    min_precision: float = Field(ge=0, le=1, description="Lowest precision at that recall.")
+
+
+class PerformanceTargets(Strict):
+    """Targets the model's scores on the holdout must meet (pactline.evaluation.metrics). Null: not checked."""
+
+    min_roc_auc: float | None = Field(default=None, ge=0, le=1)
+    max_brier_score: float | None = Field(default=None, ge=0, le=1, description="Mean squared error of the scores.")
+    max_calibration_error: float | None = Field(default=None, ge=0, le=1, description=(
+        "Expected calibration error over 10 equal-width score bins: sum over bins of |mean score - positive rate| "
+        "weighted by the bin's share of rows."))
+    precision_at_recall: PrecisionAtRecall | None = None
+
+
+class FairnessThresholds(Strict):
+    """Thresholds of one protected attribute on the holdout, the model's decisions at decision_threshold. Groups
+    smaller than min_group_size are reported but not gated. Null: not checked."""
+
+    protected_attribute: str
+    min_selection_rate_ratio: float | None = Field(default=0.8, ge=0, le=1, description=(
+        "Lowest selection rate of a gated group / the highest."))
+    max_equalized_odds_difference: float | None = Field(default=0.2, ge=0, le=1, description=(
+        "Larger of the TPR gap and the FPR gap between gated groups."))
+    max_tpr_gap: float | None = Field(default=None, ge=0, le=1, description="Highest TPR - lowest.")
+    max_fpr_gap: float | None = Field(default=None, ge=0, le=1, description="Highest FPR - lowest.")
+    min_group_size: int = Field(default=20, ge=1)
+
+
+class ModelEvaluation(Strict):
+    """Post-training audit of one purpose: models of a permitted type are scored on the provider-held holdout of
+    `output` (an output of kind evaluation) against these targets before any is promoted to production."""
+
+    purpose: str
+    output: str = Field(description="The evaluation output whose holdout the models are scored on.")
+    label: str = Field(description="The column whose values the models predict (never released with the holdout).")
+    positive: str | int | float | bool
+    decision_threshold: float = Field(default=0.5, gt=0, lt=1, description=(
+        "A score at or above it is a positive decision (selection rate, TPR, FPR, precision)."))
+    performance: PerformanceTargets = Field(default_factory=PerformanceTargets)
+    fairness: list[FairnessThresholds] = Field(default_factory=list)
+    max_iterations: int = Field(ge=1, description="How many model versions may be evaluated for the purpose.")
 
 
 class Retention(Strict):
@@ -480,6 +619,19 @@ class Agreement(Strict):
     access: list[AccessGrant] = Field(default_factory=list)
     incident_response: IncidentResponse
     keys: Keys = Field(default_factory=Keys)
+    model_evaluation: list[ModelEvaluation] = Field(default_factory=list, description=(
+        "Per purpose: how trained models are evaluated on a provider-held holdout before production."))
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: Any) -> Any:
+        # no model evaluation is left out, so the fingerprints of existing agreements do not change
+        data = handler(self)
+        if isinstance(data, dict) and not data.get("model_evaluation"):
+            data.pop("model_evaluation", None)
+        return data
+
+    def evaluation_for(self, purpose: str) -> ModelEvaluation | None:
+        return next((m for m in self.model_evaluation if m.purpose == purpose), None)
 
     # -- lookups -------------------------------------------------------------------------
     def party(self, party_id: str) -> Party:
@@ -530,6 +682,14 @@ class Agreement(Strict):
                             f"purpose {o.purpose!r} is not a declared purpose (declared: {sorted(purposes)})"))
             if o.kind == "synthetic" and o.synthesizer is None:
                 out.append((("outputs", i), "a synthetic output needs a synthesizer section"))
+            if o.synthesizer is not None and o.synthesizer.epsilon is not None:
+                budget = self.privacy.dp_budget
+                if budget is None:
+                    out.append((("outputs", i, "synthesizer", "epsilon"), "a differentially private synthesizer "
+                                "spends from privacy.dp_budget: add it (epsilon, delta)"))
+                elif o.synthesizer.epsilon > budget.epsilon:
+                    out.append((("outputs", i, "synthesizer", "epsilon"), f"epsilon {o.synthesizer.epsilon} is "
+                                f"more than the whole privacy.dp_budget ({budget.epsilon}); no run could train"))
         for i, r in enumerate(self.quality_rules):
             out += _column_ref(datasets, r.dataset, [r.column] if r.column else [], ("quality_rules", i))
         for i, b in enumerate(self.bias_checks):
@@ -547,6 +707,7 @@ class Agreement(Strict):
             if not any(col in d.columns for d in self.datasets):
                 out.append((loc, f"column {col!r} is not declared by any dataset"))
         out += self._anonymisation_problems()
+        out += self._evaluation_problems()
         for i, d in enumerate(self.datasets):
             for name, c in d.columns.items():
                 key = getattr(c.transformation, "key", None)
@@ -558,6 +719,66 @@ class Agreement(Strict):
                         out.append((("datasets", i, "columns", name, "transformation", "kind"),
                                     f"transformation {c.transformation.kind!r} on a {c.category} column is "
                                     f"forbidden by restrictions[{j}] ({r.id})"))
+        return out
+
+    def _evaluation_problems(self) -> list[tuple[Loc, str]]:
+        """Evaluation outputs and model_evaluation: a holdout per dataset, on a subject column that is pseudonymised,
+        scored by exactly one model_evaluation of the output's purpose on declared, released-unchanged labels."""
+        out: list[tuple[Loc, str]] = []
+        datasets = {d.id: d for d in self.datasets}
+        outputs = {o.id: o for o in self.outputs}
+        split_datasets: dict[str, str] = {}
+        for i, o in enumerate(self.outputs):
+            if o.holdout is not None and o.kind != "evaluation":
+                out.append((("outputs", i, "holdout"), "only an output of kind evaluation has a holdout"))
+            if o.kind != "evaluation" or o.dataset not in datasets:
+                continue
+            ds = datasets[o.dataset]
+            if o.dataset in split_datasets:
+                out.append((("outputs", i, "dataset"), f"dataset {o.dataset!r} already has the evaluation output "
+                            f"{split_datasets[o.dataset]!r}; one holdout per dataset"))
+            split_datasets.setdefault(o.dataset, o.id)
+            if ds.source.partitioned:
+                out.append((("outputs", i, "kind"), "an evaluation output of a partitioned dataset is not supported "
+                            "yet: give the dataset as one file"))
+            if subject_column(ds, o.split()) is None:
+                where: Loc = ("outputs", i, "holdout", "subject_column") if o.holdout and o.holdout.subject_column \
+                    else ("outputs", i)
+                out.append((where, "the holdout is split by data subject: name a column of the dataset whose "
+                                   "transformation is pseudonymise as holdout.subject_column"))
+            if not any(m.output == o.id for m in self.model_evaluation):
+                out.append((("outputs", i), f"evaluation output {o.id!r} is scored by no model_evaluation entry; "
+                                            "add one naming it as output"))
+        seen: set[str] = set()
+        purposes = {p.id for p in self.purposes}
+        for i, m in enumerate(self.model_evaluation):
+            loc: Loc = ("model_evaluation", i)
+            if m.purpose not in purposes:
+                out.append(((*loc, "purpose"), f"purpose {m.purpose!r} is not a declared purpose"))
+            if m.purpose in seen:
+                out.append(((*loc, "purpose"), f"purpose {m.purpose!r} has two model_evaluation entries; keep one"))
+            seen.add(m.purpose)
+            o = outputs.get(m.output)
+            if o is None or o.kind != "evaluation":
+                out.append(((*loc, "output"), f"output {m.output!r} is not an output of kind evaluation"))
+                continue
+            if o.purpose != m.purpose:
+                out.append(((*loc, "output"), f"output {m.output!r} serves purpose {o.purpose!r}, not {m.purpose!r}"))
+            ds = datasets.get(o.dataset)
+            if ds is None:
+                continue
+            if m.label not in ds.columns:
+                out.append(((*loc, "label"), f"column {m.label!r} is not declared by dataset {ds.id!r}"))
+            elif ds.columns[m.label].transformation.kind != "keep":
+                out.append(((*loc, "label"), f"label {m.label!r} must be kept (transformation keep): the models are "
+                                             "scored against its protected values"))
+            for j, f in enumerate(m.fairness):
+                if f.protected_attribute not in ds.columns:
+                    out.append(((*loc, "fairness", j, "protected_attribute"),
+                                f"column {f.protected_attribute!r} is not declared by dataset {ds.id!r}"))
+                elif ds.columns[f.protected_attribute].transformation.kind == "drop":
+                    out.append(((*loc, "fairness", j, "protected_attribute"),
+                                f"column {f.protected_attribute!r} is dropped, so its groups are unknown"))
         return out
 
     def _anonymisation_problems(self) -> list[tuple[Loc, str]]:
@@ -592,3 +813,12 @@ def _column_ref(datasets: dict[str, Dataset], ds: str, cols: list[str], loc: Loc
         return [((*loc, "dataset"), f"dataset {ds!r} is not declared")]
     missing = [c for c in cols if c not in datasets[ds].columns]
     return [(loc, f"names column(s) {missing} that dataset {ds!r} does not declare")] if missing else []
+
+
+def subject_column(ds: Dataset, holdout: Holdout) -> str | None:
+    """The pseudonymised column naming a dataset's data subject (see Holdout.subject_column), or None."""
+    pseudonymised = [n for n, c in ds.columns.items() if c.transformation.kind == "pseudonymise"]
+    if holdout.subject_column is not None:
+        return holdout.subject_column if holdout.subject_column in pseudonymised else None
+    direct = [n for n in pseudonymised if ds.columns[n].category == "direct_identifier"]
+    return (direct or pseudonymised or [None])[0]

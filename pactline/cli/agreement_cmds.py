@@ -72,7 +72,16 @@ def _plan(args: argparse.Namespace) -> int:
     if refused:
         raise SourceRefused(refused[0][0], "; ".join(m for _, m in refused))
     plan = build_plan(loaded, args.party or deployment_party())
-    print(json.dumps(plan.to_dict(), indent=2) if args.json else render_text(plan))
+    scans = []
+    if args.scan:  # reads the sources: the quasi-identifier combinations next to the declared ones
+        from pactline.pii.source_scan import scan_quasi_identifiers
+
+        scans = [scan_quasi_identifiers(loaded, ds.id) for ds in plan.datasets]
+    if args.json:
+        print(json.dumps({**plan.to_dict(), "quasi_identifier_scan": [s.to_dict() for s in scans]}
+                         if args.scan else plan.to_dict(), indent=2))
+    else:
+        print(render_text(plan) + "".join("\n" + s.render() for s in scans))
     return 0
 
 
@@ -103,6 +112,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--party", metavar="ID", help="what this party's deployment runs (default $PACTLINE_PARTY; "
                                                  "unset: every party's steps, the embedded default)")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--scan", action="store_true", help="read each dataset's source and show the column combinations "
+                                                       "that single out most rows next to the declared "
+                                                       "quasi-identifiers (counts only)")
     p.set_defaults(func=_plan)
 
     p = sub.add_parser("schema", help="print or write the agreement's JSON Schema")

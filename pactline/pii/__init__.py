@@ -2,7 +2,11 @@
 
 - engine.py: the cached, offline engine (NER-only spaCy pipeline + recognizers)
 - recognizers.py: pattern recognizers with triggers, context words and checksums
-- classify.py: classify_table -> ScanReport (one verdict per column)
+- classify.py: classify_table -> ScanReport (one verdict per column, with its evidence and the rule)
+- headers.py + headers.yaml: the multilingual column-name dictionary (extensible per deployment)
+- shapes.py + values.yaml: whole-value shapes with checksums, art. 9 value dictionaries
+- quasi.py: quasi-identifier combinations (counts only)
+- source_scan.py: an agreement dataset's quasi-identifiers for `pactline plan --scan`
 - text.py: redact_text / scan_text for free-text columns
 - report.py: ScanReport / ColumnReport, masked examples
 - io.py: read a CSV/Parquet file for `pactline scan`

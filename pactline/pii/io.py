@@ -23,7 +23,7 @@ def _is_parquet(path: Path) -> bool:
         return f.read(4) == b"PAR1"
 
 
-def read_table(path: str | Path) -> pa.Table:
+def read_table(path: str | Path, delimiter: str = ",") -> pa.Table:
     p = Path(path)
     if not p.exists():
         raise DataError(f"{p}: no such file")
@@ -37,7 +37,7 @@ def read_table(path: str | Path) -> pa.Table:
         except (pa.ArrowException, OSError) as e:
             raise DataError(f"{p}: not a readable Parquet file ({arrow_message(e)})") from None
     try:
-        table = pcsv.read_csv(p)
+        table = pcsv.read_csv(p, parse_options=pcsv.ParseOptions(delimiter=delimiter))
     except pa.ArrowInvalid as e:
         raise DataError(f"{p}: {_csv_problem(e)}") from None
     except (pa.ArrowException, OSError) as e:

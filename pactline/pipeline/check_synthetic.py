@@ -13,13 +13,14 @@ from pactline.pipeline.synthesize import synthetic_output
 
 def check_synthetic(ctx: RunContext, dataset_id: str, output_id: str, synth: dict[str, Any], *,
                     mapped: str, bias: bool) -> dict[str, Any]:
-    from pactline.synth import SyntheticGateFailed, evaluate
+    from pactline.synth import ColumnSpec, SyntheticGateFailed, evaluate
 
     synthetic_output(ctx, output_id)
     ds = ctx.agreement.dataset(dataset_id)
+    plan = [ColumnSpec(**c) for c in synth.get("column_plan") or []]  # as trained (ID-like columns regenerated)
     report = evaluate(ctx.root.read_table(synth["train"]), ctx.root.read_table(synth["holdout"]),
                       ctx.root.read_table(synth["staging"]), ds, ctx.agreement.privacy.synthetic,
-                      rules=ctx.agreement.quality_rules, seed=0)
+                      rules=ctx.agreement.quality_rules, columns=plan or None, seed=0)
     rel = ctx.reports(dataset_id, f"synthetic_{output_id}.json")
     ctx.root.write_json(rel, {"output": output_id, "fingerprint": ctx.loaded.fingerprint, **report.to_dict()})
     failures = [c.describe() for c in report.failed]

@@ -21,6 +21,16 @@ SUMMARY_HTML = "summary.html"
 # (Markdown, fingerprinted; its sha256 goes to the ledger as pia.generated)
 SYNTHETIC_PREFIX = "synthetic_"
 PIA = "pia.md"
+# a dataset with an evaluation output (issue 15): the run splits off its holdout; the holdout's labels and protected
+# attributes stay with the provider in the run's reports (HOLDOUT_LABELS); each model evaluation writes its report
+# under its own folder of the dataset's reports (evaluation_folder)
+HOLDOUT_TRAINING = "training.parquet"
+HOLDOUT_FEATURES = "holdout/features.parquet"
+HOLDOUT_LABELS = "holdout_labels.parquet"
+EVALUATION_REPORT = "evaluation.json"
+# where a recipient hands over a model's holdout predictions: <exchange>/<agreement>/predictions/<purpose>/
+# <model type>/<model version>.csv|.parquet (the evaluation DAG polls it)
+PREDICTIONS_DIR = "predictions"
 # top-level folder -> the retention zone its versions count under (shared: the output's zone)
 AREA_ZONES = {"landing": "landing", "staging": "staging", "reports": "staging"}
 AREAS = ("landing", "staging", "reports", "shared")
@@ -81,3 +91,14 @@ def version_base(agreement_id: str, rel: str) -> tuple[str, str, str] | None:
     if len(parts) < 5 or any(not p or p.startswith(".") for p in parts[2:4]):
         raise ValueError(rel)
     return parts[1], parts[2], "/".join(parts[:4])
+
+
+def evaluation_folder(purpose: str, model_version: str) -> str:
+    """The run folder (already safe) of one model version's evaluation in its dataset's reports."""
+    return safe_run_id(f"evaluation__{purpose}__{model_version}")
+
+
+def predictions_inbox(agreement_id: str, purpose: str | None = None) -> str:
+    """The exchange folder a recipient puts holdout predictions in (one purpose's, or every purpose's)."""
+    base = f"{agreement_id}/{PREDICTIONS_DIR}"
+    return f"{base}/{purpose}" if purpose is not None else base

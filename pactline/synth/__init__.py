@@ -10,8 +10,9 @@
         -> SynthReport
     gate(report)                                                   # raises SyntheticGateFailed
 
-Where: metadata.py (roles and sdtypes), fakers.py (faked identifiers, collisions), frames.py
-(Arrow <-> pandas), train.py, evaluate.py, report.py, errors.py, quiet.py (no SDV usage logs or noise).
+Where: metadata.py (roles and sdtypes), high_cardinality.py (ID-like columns regenerated, rare values pooled),
+fakers.py (faked identifiers, collisions), frames.py (Arrow <-> pandas), train.py, dp.py (dp_mst on OpenDP and
+its budget), evaluate.py (metrics and gates), report.py, errors.py, quiet.py (no SDV usage logs or noise).
 """
 
 from pactline.synth.errors import SynthesisError, SyntheticGateFailed

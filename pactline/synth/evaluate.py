@@ -13,18 +13,20 @@ minutes (SDMetrics' DCR compares every synthetic row with every real row, in pan
                                       (equal sizes: a bigger reference set is closer by itself)
     DisclosureProtection (CAP)        DISCLOSURE_SAMPLE rows of real_train and of synthetic
 
-Exact copies and leaked identifiers are counted on every row. Two references help read them: the
-quality score the real holdout gets against the training rows (the ceiling at this sample size),
-and the share of holdout rows equal to a training row (the copy rate chance alone gives). DCR, quality and disclosure use
-the modelled columns only: faked and regenerated columns carry nothing learned.
+Exact copies and leaked identifiers are counted on every row. Three references come from the holdout: the
+quality score it gets against the training rows (the ceiling at this sample size), its own
+DCRBaselineProtection, and the share of its rows equal to a training row (the copy rate chance alone gives).
+With privacy.synthetic.relative_to_holdout the gates compare the synthetic scores with these (gates()).
+DCR, quality and disclosure use the modelled columns only: faked and regenerated columns carry nothing learned.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -159,6 +161,9 @@ def _dcr(train: pd.DataFrame, holdout: pd.DataFrame | None, synth: pd.DataFrame,
         "dcr_overfitting_protection": {"score": None, "note": "no holdout rows given"},
     }
     if holdout is not None and len(holdout):
+        # the score fresh real rows get: what a synthesizer as private as new data would score
+        ref = baseline_metric.compute_breakdown(train, holdout, md, table)
+        out["dcr_baseline_protection"]["holdout_reference_score"] = _score(ref["score"])
         over = DCROverfittingProtection.compute_breakdown(train, synth, holdout, md, table)
         out["dcr_overfitting_protection"] = {
             "score": _score(over["score"]),
@@ -200,15 +205,18 @@ def _guarded(what: str, notes: list[str], fn: Any, *args: Any) -> dict[str, Any]
 
 def evaluate(real_train: pa.Table, real_holdout: pa.Table | None, synthetic: pa.Table, dataset: Dataset,
              thresholds: SyntheticThresholds, *, rules: Sequence[QualityRule] = (),
-             trained: TrainedSynthesizer | None = None, seed: int = 0) -> SynthReport:
+             trained: TrainedSynthesizer | None = None, columns: Sequence[ColumnSpec] | None = None,
+             seed: int = 0) -> SynthReport:
     """Quality, diagnostic and privacy report of `synthetic`, with the agreement's gates checked.
 
     `real_train` is the table the synthesizer was trained on, `real_holdout` real rows it never
-    saw (split_holdout). Pass `trained` to report its column plan and parameters; otherwise the
-    plan is derived again from the agreement (`rules` as for train).
+    saw (split_holdout). Pass `trained` to report its column plan and parameters, or `columns`, the plan
+    train() made (the synthesize step keeps it: train() turns ID-like columns into regenerated ids);
+    otherwise the plan is derived again from the agreement (`rules` as for train).
     """
     started = time.perf_counter()
-    specs: list[ColumnSpec] = trained.columns if trained else plan_columns(dataset, real_train.schema, rules)
+    specs: list[ColumnSpec] = (trained.columns if trained else list(columns) if columns
+                               else plan_columns(dataset, real_train.schema, rules))
     present = [s for s in specs if s.name in synthetic.column_names and s.name in real_train.column_names]
     # a column with no real value has no shape, distance or attack to measure
     modelled = [s for s in present if s.role == "modelled" and real_train[s.name].null_count < real_train.num_rows]
@@ -278,18 +286,7 @@ def evaluate(real_train: pa.Table, real_holdout: pa.Table | None, synthetic: pa.
     seconds["copies_and_leaks"] = time.perf_counter() - t
     seconds["total"] = time.perf_counter() - started
 
-    checks = [
-        Check("quality_score", quality.get("score"), thresholds.min_quality_score, ">=",
-              f"{CLAUSE}.min_quality_score"),
-        Check("dcr_baseline_protection", privacy["dcr_baseline_protection"].get("score"),
-              thresholds.min_dcr_baseline_protection, ">=", f"{CLAUSE}.min_dcr_baseline_protection"),
-        Check("dcr_overfitting_protection", privacy["dcr_overfitting_protection"].get("score"),
-              thresholds.min_dcr_overfitting_protection, ">=", f"{CLAUSE}.min_dcr_overfitting_protection"),
-        Check("exact_copies", privacy["exact_copies"], thresholds.max_exact_copies, "<=",
-              f"{CLAUSE}.max_exact_copies"),
-        Check("leaked_identifiers", privacy["leaked_identifiers"], 0, "<=",
-              "direct identifiers are never released: no real value may appear in synthetic data"),
-    ]
+    checks = gates(quality, privacy, thresholds)
     return SynthReport(
         dataset=dataset.id,
         rows={"real_train": real_train.num_rows, "real_holdout": holdout.num_rows if holdout is not None else 0,
@@ -302,3 +299,44 @@ def evaluate(real_train: pa.Table, real_holdout: pa.Table | None, synthetic: pa.
         synthesizer=trained.describe() if trained else None,
         notes=notes,
     )
+
+
+def _relative(metric: str, observed: float | None, share: float, reference: float | None, op: Literal[">=", "<="],
+              field: str, what: str) -> Check:
+    """A gate whose threshold is `share` times what the holdout scores; not computable without a holdout score."""
+    threshold = math.nan if reference is None else share * reference
+    ref = "n/a" if reference is None else f"{reference:.4f}"
+    return Check(metric, observed if reference is not None else None, threshold, op,
+                 f"{CLAUSE}.relative_to_holdout.{field}: {share:g} x the holdout's {what} {ref}")
+
+
+def gates(quality: dict[str, Any], privacy: dict[str, Any], thresholds: SyntheticThresholds) -> list[Check]:
+    """The agreement's gates on measured scores. With relative_to_holdout, quality, DCRBaselineProtection and
+    copies are judged against the holdout's own scores (see HoldoutRelative); the other gates stay absolute."""
+    base = privacy["dcr_baseline_protection"]
+    rel = thresholds.relative_to_holdout
+    if rel is None:
+        checks = [
+            Check("quality_score", quality.get("score"), thresholds.min_quality_score, ">=",
+                  f"{CLAUSE}.min_quality_score"),
+            Check("dcr_baseline_protection", base.get("score"), thresholds.min_dcr_baseline_protection, ">=",
+                  f"{CLAUSE}.min_dcr_baseline_protection"),
+        ]
+    else:
+        checks = [
+            _relative("quality_score", quality.get("score"), rel.min_quality_share,
+                      quality.get("holdout_reference_score"), ">=", "min_quality_share", "quality score"),
+            _relative("dcr_baseline_protection", base.get("score"), rel.min_dcr_baseline_share,
+                      base.get("holdout_reference_score"), ">=", "min_dcr_baseline_share", "DCRBaselineProtection"),
+        ]
+    checks.append(Check("dcr_overfitting_protection", privacy["dcr_overfitting_protection"].get("score"),
+                        thresholds.min_dcr_overfitting_protection, ">=", f"{CLAUSE}.min_dcr_overfitting_protection"))
+    if rel is None:
+        checks.append(Check("exact_copies", privacy["exact_copies"], thresholds.max_exact_copies, "<=",
+                            f"{CLAUSE}.max_exact_copies"))
+    else:
+        checks.append(_relative("exact_copy_rate", privacy["exact_copy_rate"], rel.max_copy_rate_factor,
+                                privacy.get("holdout_copy_rate"), "<=", "max_copy_rate_factor", "copy rate"))
+    checks.append(Check("leaked_identifiers", privacy["leaked_identifiers"], 0, "<=",
+                        "direct identifiers are never released: no real value may appear in synthetic data"))
+    return checks

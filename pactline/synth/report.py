@@ -32,10 +32,12 @@ class Check:
 
     def describe(self) -> str:
         seen = "not computable" if self.observed is None else _fmt(self.observed)
-        return f"{self.metric} = {seen}, needs {self.op} {_fmt(self.threshold)} ({self.clause})"
+        needs = "a holdout to compare with" if math.isnan(self.threshold) else f"{self.op} {_fmt(self.threshold)}"
+        return f"{self.metric} = {seen}, needs {needs} ({self.clause})"
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "observed": _clean(self.observed), "passed": self.passed}
+        return {**asdict(self), "observed": _clean(self.observed), "threshold": _clean(self.threshold),
+                "passed": self.passed}
 
 
 def _fmt(x: float) -> str:

@@ -18,7 +18,7 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ from sdv.utils import load_synthesizer
 
 from pactline.agreement.model import Dataset, QualityRule, Synthesizer
 from pactline.errors import DataError
-from pactline.synth import fakers
+from pactline.synth import fakers, high_cardinality
 from pactline.synth.errors import SynthesisError
 from pactline.synth.frames import to_arrow, to_pandas
 from pactline.synth.metadata import (
@@ -62,7 +62,7 @@ class TrainedSynthesizer:
     emits one; it lives in memory only and is never saved or pickled.
     """
 
-    synthesizer: BaseSingleTableSynthesizer
+    synthesizer: Any  # a fitted SDV synthesizer, or a dp.MSTModel
     dataset_id: str
     params: Synthesizer
     columns: list[ColumnSpec]
@@ -71,6 +71,8 @@ class TrainedSynthesizer:
     rows_trained: int
     fit_seconds: float
     last_redrawn: dict[str, int] = field(default_factory=dict)
+    pooled: list[high_cardinality.Pooled] = field(default_factory=list)  # columns whose rare values became OTHER
+    epochs_trained: int | None = None  # CTGAN / TVAE: fewer than params.epochs when a time budget cut them
     _avoid: dict[str, set[str]] = field(default_factory=dict, repr=False)
 
     def __getstate__(self) -> dict[str, Any]:
@@ -91,8 +93,11 @@ class TrainedSynthesizer:
             "rows_trained": self.rows_trained,
             "effective_batch_size": effective_batch_size(self.params),
             "fit_seconds": round(self.fit_seconds, 3),
+            "epochs_trained": self.epochs_trained,
             "columns": [c.to_dict() for c in self.columns],
+            "pooled": [asdict(p) for p in self.pooled],
             "rules": [{"kind": type(r).__name__.lower(), **r.__dict__} for r in self.rules],
+            **({"dp": self.synthesizer.accounting} if hasattr(self.synthesizer, "accounting") else {}),
         }
 
 
@@ -145,9 +150,34 @@ def _make_synthesizer(md: Any, specs: Sequence[ColumnSpec], params: Synthesizer)
     return TVAESynthesizer(md, epochs=params.epochs, batch_size=batch, enable_gpu=False, verbose=False)
 
 
+def fit_epochs_in_budget(synth: Any, data: dict[str, pd.DataFrame], max_epochs: int, budget: float) -> int:
+    """Fit a CTGAN/TVAE synthesizer for as many epochs (<= max_epochs) as `budget` seconds allow.
+
+    The data are preprocessed once; one epoch is timed (model set-up included, so the estimate errs long);
+    the model is then fitted afresh with the epochs the remaining time pays for. SDV reads the epochs from
+    its `_model_kwargs` when it builds the model, so that is where they are set.
+    """
+    start = time.perf_counter()
+    processed = synth.preprocess(data)
+    synth._model_kwargs["epochs"] = 1
+    probe = time.perf_counter()
+    synth.fit_processed_data(processed)
+    per_epoch = max(time.perf_counter() - probe, 1e-3)
+    left = budget - (time.perf_counter() - start)
+    epochs = max(1, min(max_epochs, int(left / per_epoch)))
+    if epochs > 1:
+        synth._model_kwargs["epochs"] = epochs
+        synth.fit_processed_data(processed)
+    synth.epochs = epochs
+    return epochs
+
+
 def train(table: pa.Table, dataset: Dataset, params: Synthesizer, *,
-          rules: Sequence[QualityRule] = ()) -> TrainedSynthesizer:
+          rules: Sequence[QualityRule] = (), time_budget_seconds: float | None = None) -> TrainedSynthesizer:
     """Fit the synthesizer the output's `synthesizer` section names on `table`.
+
+    `time_budget_seconds` (CTGAN and TVAE): the epochs are chosen to fit it, at most params.epochs
+    (fit_epochs_in_budget); the epochs trained are in describe()["epochs_trained"].
 
     `rules` are the agreement's quality rules (Agreement.quality_rules): `unique` columns are
     regenerated, `allowed_values` columns are categories, and range/allowed_values rules are
@@ -158,13 +188,25 @@ def train(table: pa.Table, dataset: Dataset, params: Synthesizer, *,
     if params.locale not in AVAILABLE_LOCALES:
         raise SynthesisError(f"synthesizer locale {params.locale!r} is not a Faker locale; use one such as "
                              "en_US, de_DE or nl_NL in the output's synthesizer section")
-    specs = plan_columns(dataset, table.schema, rules)
+    dp = params.model.startswith("dp_")
+    # a DP model decides nothing from the data outside its accounting: no ID-like or rare-value decisions
+    specs, pooled = ((plan_columns(dataset, table.schema, rules), []) if dp
+                     else high_cardinality.plan(table, plan_columns(dataset, table.schema, rules)))
     used = [s for s in specs if s.role in IN_MODEL]
     if not used:
         raise SynthesisError(f"dataset {dataset.id}: no column may reach the synthesizer (all are dropped, "
                              "free text or undeclared)")
+    avoid = {s.name: fakers.value_set(table[s.name]) for s in used if s.role in ("faked", "regenerated")}
+    if dp:
+        from pactline.synth.dp import train_dp
+
+        model, fit_seconds = train_dp(table, dataset, params, specs, sample_rules(specs, rules, dataset.id))
+        return TrainedSynthesizer(
+            synthesizer=model, dataset_id=dataset.id, params=params, columns=specs,
+            schema=_output_schema(table, specs), rules=sample_rules(specs, rules, dataset.id),
+            rows_trained=table.num_rows, fit_seconds=fit_seconds, _avoid=avoid)
     md = metadata_from_specs(specs, dataset.id, table.schema)
-    frame = to_pandas(table, [s.name for s in used])
+    frame = to_pandas(high_cardinality.pool(table, pooled), [s.name for s in used])
     with seeded(params.seed), sdv_quiet():
         synth = _make_synthesizer(md, specs, params)
         data = {dataset.id: frame}
@@ -177,13 +219,16 @@ def train(table: pa.Table, dataset: Dataset, params: Synthesizer, *,
         if faked:
             synth.update_transformers(faked)
         start = time.perf_counter()
-        synth.fit(data)
+        if time_budget_seconds is not None and params.model in ("ctgan", "tvae"):
+            epochs = fit_epochs_in_budget(synth, data, params.epochs, time_budget_seconds)
+        else:
+            synth.fit(data)
+            epochs = params.epochs if params.model in ("ctgan", "tvae") else None
         fit_seconds = time.perf_counter() - start
-    avoid = {s.name: fakers.value_set(table[s.name]) for s in used if s.role in ("faked", "regenerated")}
     return TrainedSynthesizer(
         synthesizer=synth, dataset_id=dataset.id, params=params, columns=specs,
         schema=_output_schema(table, specs), rules=sample_rules(specs, rules, dataset.id),
-        rows_trained=table.num_rows, fit_seconds=fit_seconds, _avoid=avoid,
+        rows_trained=table.num_rows, fit_seconds=fit_seconds, pooled=pooled, epochs_trained=epochs, _avoid=avoid,
     )
 
 
@@ -310,8 +355,13 @@ def load(blob: bytes) -> TrainedSynthesizer:
     with tempfile.TemporaryDirectory(prefix="pactline-synth-") as tmp:
         path = Path(tmp) / "synthesizer.pkl"
         path.write_bytes(pickled)
-        with sdv_quiet():
-            synth = load_synthesizer(str(path))
+        if str(header.get("model", "")).startswith("dp_"):
+            from pactline.synth.dp import load_model
+
+            synth = load_model(path)
+        else:
+            with sdv_quiet():
+                synth = load_synthesizer(str(path))
     rules: list[Rule] = []
     for r in header["rule_objects"]:
         kind = r.pop("kind")
@@ -321,4 +371,6 @@ def load(blob: bytes) -> TrainedSynthesizer:
         columns=[ColumnSpec(**c) for c in header["columns"]],
         schema=pa.ipc.read_schema(pa.py_buffer(bytes.fromhex(header["schema"]))),
         rules=rules, rows_trained=header["rows_trained"], fit_seconds=header["fit_seconds"],
+        pooled=[high_cardinality.Pooled(**p) for p in header.get("pooled", [])],
+        epochs_trained=header.get("epochs_trained"),
     )

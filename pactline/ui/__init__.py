@@ -7,6 +7,8 @@
     approvals.py    releases waiting for a steward, decisions, the decision form
     pia.py          a run's privacy impact assessment (pactline.pia's document) and whether its file is recorded
     ledger_view.py  verification, latest checkpoint, recent entries, deletion receipts with proofs
-    incidents.py    violations and failed gates with the notification deadline counting down
+    incidents.py    violations and failed gates with the notification deadline counting down, the notices sent,
+                    the acknowledgement or its form
+    data_docs.py    GX Data Docs offline: their CDN assets from installed packages' files, pages rewritten to use them
     csrf.py         signed double-submit CSRF tokens tied to the user
 """

@@ -181,12 +181,14 @@ def render_facts(loaded: LoadedAgreement, today: dt.date) -> Html:
 
 
 def render_agreement(loaded: LoadedAgreement, today: dt.date, *, base: str, consent: Consent | None = None,
-                     delivered: Sequence[Delivery] | None = None) -> Html:
+                     delivered: Sequence[Delivery] | None = None, models: Html | None = None) -> Html:
     ag = loaded.agreement
     links = Html(f'<nav class="sub">{a(f"{base}/agreements", "all agreements")}'
                  f'{a(f"{base}/reviews?" + url_query(agreement=loaded.id), "reviews of its runs")}</nav>')
     signed = (f'<h3 id="signatures">Signatures</h3>{render_consent(consent, loaded)}' if consent is not None else "")
     shipped = f'<h3 id="deliveries">Deliveries</h3>{render_deliveries(delivered)}' if delivered is not None else ""
+    # issue 15: each purpose's evaluated model versions with their status (pactline.ui.evaluations)
+    shipped += f'<h3 id="models">Model versions</h3>{models}' if models else ""
     return Html(f"{links}<p>{e(ag.metadata.title)}</p>{signed}{shipped}{render_facts(loaded, today)}"
                 f"<h3>Columns x allowed transformation</h3>{render_matrix(loaded)}")
 

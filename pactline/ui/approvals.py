@@ -13,10 +13,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pactline.comments import MAX_COMMENT
 from pactline.ui.html import Html, a, badge, code, e, short, table, url, when
 
 APPROVE, REJECT = "Approve", "Reject"
-MAX_COMMENT = 2000
 
 
 @dataclass
@@ -56,12 +56,6 @@ _MD_LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]*)\)")
 def plain_body(body: str | None) -> str:
     """The HITL body as plain text: Markdown links keep their text (this page is where they lead)."""
     return _MD_LINK.sub(lambda m: m.group(1), body or "").strip()
-
-
-def clean_comment(text: str | None) -> str:
-    """A comment as it is stored: stripped, control characters removed, bounded."""
-    text = "".join(ch for ch in (text or "") if ch in "\n\t" or ch >= " ")
-    return text.strip()[:MAX_COMMENT]
 
 
 def render_decided(items: Iterable[Approval]) -> Html:

@@ -165,15 +165,35 @@ def _pii_section(rep: DatasetReport, on_undeclared: str | None = None) -> Html:
             + "<figcaption>Share of the sampled values of each column that matched the detected entity "
             "(0 where no entity reached the minimum share); red where the agreement declares no PII."
             "</figcaption></figure>")
+    from pactline.pii.report import evidence_text
+
     rows = [(code(c.get("name")), c.get("dtype"), c.get("entity") or "-",
+             (c.get("category") or "-") + (" (art. 9)" if c.get("sensitive") else "")
+             + (", identifier candidate" if c.get("identifier_candidate") else ""),
              ", ".join(f"{k} x{v}" for k, v in sorted((c.get("entity_counts") or {}).items()) if v) or "-",
-             pct(c.get("share")), fmt(c.get("confidence")), c.get("reason"),
+             pct(c.get("share")), fmt(c.get("uniqueness")), fmt(c.get("confidence")),
+             evidence_text(c.get("evidence") or {}), c.get("reason"),
              ", ".join(str(x) for x in (c.get("examples") or [])[:3]))
             for c in columns]
     col_table = details(f"all {len(columns)} columns as classified (examples are masked)",
-                        table(["column", "type", "entity", "spans in text", "share", "confidence", "why",
-                               "masked examples"], rows))
-    return Html(found + chart + col_table)
+                        table(["column", "type", "entity", "category", "spans in text", "share", "distinct share",
+                               "confidence", "evidence", "why", "masked examples"], rows))
+    return Html(found + chart + col_table + _quasi_identifiers(rep.pii))
+
+
+def _quasi_identifiers(pii: Mapping[str, Any]) -> Html:
+    """The scan's smallest column combinations that single out most rows, next to the declared
+    quasi-identifiers: counts and column names only."""
+    combos = (pii.get("report") or {}).get("quasi_identifiers") or []
+    declared = pii.get("declared_quasi_identifiers")
+    said = (", ".join(code(n) for n in declared) or "none") if declared is not None else "not recorded"
+    head = f"<h4>Quasi-identifier combinations</h4><p>Declared quasi-identifiers: {said}.</p>"
+    if not combos:
+        return Html(head + "<p>No combination of up to three columns makes most sampled rows unique.</p>")
+    rows = [(Html(" + ".join(code(n) for n in q.get("columns") or [])),
+             "yes" if declared is not None and set(q.get("columns") or []) <= set(declared) else "no",
+             f"{q.get('unique_rows')} of {q.get('rows')}", pct(q.get("share"))) for q in combos]
+    return Html(head + table(["columns", "all declared", "unique rows", "share"], rows))
 
 
 def _outcomes(results: Iterable[Mapping[str, Any]], *, collapse_passed: bool = False) -> Html:
@@ -324,7 +344,8 @@ def render_dataset(rep: DatasetReport, agreement_id: str, report_url: ReportUrl,
 
 
 def render_run(review: RunReview, *, fingerprint: str | None, report_url: ReportUrl, approvals: Html = Html(""),
-               ledger_rows: Html = Html(""), on_undeclared: str | None = None, pia_url: PiaUrl | None = None) -> Html:
+               ledger_rows: Html = Html(""), on_undeclared: str | None = None, pia_url: PiaUrl | None = None,
+               models: Html = Html("")) -> Html:
     head = (f'<dl class="facts"><dt>agreement</dt><dd><code>{e(review.agreement_id)}</code></dd>'
             f"<dt>run</dt><dd><code>{e(review.run_id)}</code></dd>"
             f"<dt>reports written</dt><dd>{when(review.generated_at)}</dd>"
@@ -335,6 +356,8 @@ def render_run(review: RunReview, *, fingerprint: str | None, report_url: Report
     if approvals:
         body.append(section("Release approval", approvals, id_="approval"))
     body += [render_dataset(d, review.agreement_id, report_url, on_undeclared, pia_url) for d in review.datasets]
+    if models:  # issue 15: the label's bias in the training release beside each model's on this run's holdout
+        body.append(section("Pre- and post-training bias", models, id_="models"))
     if ledger_rows:
         body.append(section("Decisions and releases in the ledger", ledger_rows, id_="ledger"))
     return Html("".join(body))
