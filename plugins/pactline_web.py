@@ -26,6 +26,7 @@ import json
 import logging
 import mimetypes
 import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -390,14 +391,10 @@ async def release_key(request: Request, output: str, version_id: str, user: GetU
     return key_release_response(output, version_id, party, user)
 
 
-@router.post("/approvals/{dag_id}", dependencies=DECIDE)
-async def decide(request: Request, dag_id: str, user: GetUserDep) -> Response:
-    base = base_of(request)
-    name = user_name(user)
-
-    def refuse(code: int, message: str) -> HTMLResponse:
-        return html(error_page("Decision not recorded", message, base=base, user=name), code)
-
+async def checked_form(request: Request, user: Any,
+                       refuse: Callable[[int, str], HTMLResponse]) -> dict[str, str] | HTMLResponse:
+    """A steward's POSTed form, or the refusal: from this site, bounded, with the CSRF token bound to this user
+    (every form that records a decision goes through here)."""
     if not same_origin(request):
         return refuse(403, "This form was submitted from another site; nothing was recorded.")
     body = await request.body()
@@ -407,6 +404,20 @@ async def decide(request: Request, dag_id: str, user: GetUserDep) -> Response:
     problem = csrf.check(csrf_secret(), str(user.get_id()), form.get(csrf.FIELD), request.cookies.get(csrf.COOKIE))
     if problem:
         return refuse(403, problem)
+    return form
+
+
+@router.post("/approvals/{dag_id}", dependencies=DECIDE)
+async def decide(request: Request, dag_id: str, user: GetUserDep) -> Response:
+    base = base_of(request)
+    name = user_name(user)
+
+    def refuse(code: int, message: str) -> HTMLResponse:
+        return html(error_page("Decision not recorded", message, base=base, user=name), code)
+
+    form = await checked_form(request, user, refuse)
+    if isinstance(form, Response):
+        return form
     decision, run_id, task_id = form.get("decision"), form.get("run_id") or "", form.get("task_id") or ""
     comment = clean_comment(form.get("comment"))
     try:
@@ -534,15 +545,9 @@ async def acknowledge_incident(request: Request, dag_id: str, user: GetUserDep) 
     def refuse(code: int, message: str) -> HTMLResponse:
         return html(error_page("Acknowledgement not recorded", message, base=base, user=name), code)
 
-    if not same_origin(request):
-        return refuse(403, "This form was submitted from another site; nothing was recorded.")
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        return refuse(413, "The form is too large.")
-    form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
-    problem = csrf.check(csrf_secret(), str(user.get_id()), form.get(csrf.FIELD), request.cookies.get(csrf.COOKIE))
-    if problem:
-        return refuse(403, problem)
+    form = await checked_form(request, user, refuse)
+    if isinstance(form, Response):
+        return form
     try:
         index = int(form.get("incident", ""))
     except ValueError:
