@@ -17,7 +17,7 @@ from pathlib import Path
 
 def _draft(args: argparse.Namespace) -> int:
     from pactline.agreement.loader import read_text
-    from pactline.draft import check_fragment, draft_dataset, merge_into, read_data, render_fragment
+    from pactline.draft import draft_dataset, merge_into, read_data
     from pactline.errors import DataError
     from pactline.pii import classify_table
 
@@ -44,11 +44,19 @@ def _draft(args: argparse.Namespace) -> int:
         return 0
     header = (f"Drafted by `pactline draft` from {data.name} ({counts}, {min(report.sample_size, table.num_rows)} sampled by the PII "
               "scan). Review every column before the parties sign; legal bases are placeholders.")
+    return hand_out(draft, header, args.provider, args.out)
+
+
+def hand_out(draft: dict, header: str, provider: str, out: str | None, source: str = "<draft>") -> int:
+    """A drafted dataset block as agreement text, checked to load (a draft that would not load is never handed
+    out), written to `out` or printed. `pactline draft` and `pactline import` both hand out drafts this way."""
+    from pactline.draft import check_fragment, render_fragment
+
     text = render_fragment(draft["dataset"], draft["why"], draft["quality_rules"], header)
-    check_fragment(text, args.provider)
-    if args.out:
-        Path(args.out).write_text(text, encoding="utf-8")
-        print(args.out)
+    check_fragment(text, provider, source)
+    if out:
+        Path(out).write_text(text, encoding="utf-8")
+        print(out)
     else:
         print(text, end="")
     return 0

@@ -9,11 +9,10 @@ columns' categories and transformations, and have every party sign the new versi
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 
 def _import(args: argparse.Namespace) -> int:
-    from pactline.draft import check_fragment, render_fragment
+    from pactline.cli.draft_cmd import hand_out
     from pactline.errors import AgreementError, Problem
     from pactline.odcs import draft_from_contract, read_contract
 
@@ -27,14 +26,7 @@ def _import(args: argparse.Namespace) -> int:
               "provider's file.")
     if draft["skipped"]:
         header += " Not carried over: " + "; ".join(draft["skipped"]) + "."
-    text = render_fragment(draft["dataset"], draft["why"], draft["quality_rules"], header)
-    check_fragment(text, args.provider, f"draft from {args.contract}")  # never hand out a draft that would not load
-    if args.out:
-        Path(args.out).write_text(text, encoding="utf-8")
-        print(args.out)
-    else:
-        print(text, end="")
-    return 0
+    return hand_out(draft, header, args.provider, args.out, f"draft from {args.contract}")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
