@@ -39,7 +39,7 @@ import random
 import re
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -154,12 +154,14 @@ def classify_table(
     model: str | None = None,
     source: str | None = None,
     dataset_rows: int | None = None,
+    quasi_identifiers: Sequence[str] = (),
 ) -> ScanReport:
     """Classify each column of `table` from a seeded random sample of `sample_size` rows.
 
     `analyzer` may be a PiiEngine or a Presidio AnalyzerEngine; default: the cached engine for
     `model` (or $PACTLINE_SPACY_MODEL, or the small English model). `dataset_rows`: the rows of the
     whole dataset when `table` is one partition of it (a partition's record numbers span the dataset's).
+    `quasi_identifiers`: the agreement's declared ones, candidates of the combinations beside the scan's own.
     """
     if sample_size < 1:
         raise ValueError("sample_size must be at least 1")
@@ -171,7 +173,7 @@ def classify_table(
         _classify_column(name, sample.column(name), engine, min_share, seed, max(table.num_rows, dataset_rows or 0))
         for name in sample.column_names
     ]
-    qis = quasi_identifier_combinations(table, columns, seed=seed)
+    qis = quasi_identifier_combinations(table, columns, extra=quasi_identifiers, seed=seed)
     return ScanReport(rows=table.num_rows, sample_size=sample_size, model=engine.model_name,
                       seconds=time.perf_counter() - started, columns=columns, source=source,
                       min_share=min_share, quasi_identifiers=qis)

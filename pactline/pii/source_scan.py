@@ -16,7 +16,7 @@ from pactline.agreement import LoadedAgreement
 from pactline.errors import DataError
 from pactline.pii.classify import classify_table
 from pactline.pii.io import read_table
-from pactline.pii.quasi import quasi_identifier_combinations, unique_rows
+from pactline.pii.quasi import unique_rows
 from pactline.sources import locate_source, max_source_bytes
 
 
@@ -74,6 +74,5 @@ def scan_quasi_identifiers(loaded: LoadedAgreement, dataset_id: str, sample_size
     present = [n for n in declared if n in table.column_names]
     if present:
         out.declared_unique_rows = unique_rows(table, present)
-    report = classify_table(table, sample_size)
-    out.found = quasi_identifier_combinations(table, report.columns, extra=present)
+    out.found = classify_table(table, sample_size, quasi_identifiers=present).quasi_identifiers
     return out

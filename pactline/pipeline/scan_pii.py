@@ -55,14 +55,12 @@ def findings(report: dict[str, Any], dataset) -> list[dict[str, Any]]:
 def scan_pii(ctx: RunContext, dataset_id: str, mapped: str, *, on_undeclared_pii: str = "fail",
              sample_size: int = 1000, report_name: str = PII_SCAN, dataset_rows: int | None = None) -> dict[str, Any]:
     from pactline.pii.classify import classify_table
-    from pactline.pii.quasi import quasi_identifier_combinations
 
     ds = ctx.agreement.dataset(dataset_id)
     table = ctx.root.read_table(mapped)
-    scan = classify_table(table, sample_size=sample_size, dataset_rows=dataset_rows)
     declared_qis = [n for n, c in ds.columns.items() if c.category == "quasi_identifier"]
-    # the scan's combinations, the declared quasi-identifiers among the candidates (counts only)
-    scan.quasi_identifiers = quasi_identifier_combinations(table, scan.columns, extra=declared_qis)
+    # the scan's combinations with the declared quasi-identifiers among the candidates (counts only)
+    scan = classify_table(table, sample_size=sample_size, dataset_rows=dataset_rows, quasi_identifiers=declared_qis)
     report = scan.to_dict()
     found = findings(report, ds)
     report_rel = ctx.reports(dataset_id, report_name)
